@@ -1,0 +1,11 @@
+"""The base model every spec shares: frozen, no unknown keys, JSON-friendly."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Spec(BaseModel):
+    """Frozen, `extra="forbid"` pydantic model: specs are data, never behaviour."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)

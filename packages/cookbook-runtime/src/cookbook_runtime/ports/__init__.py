@@ -1,0 +1,60 @@
+"""Ports (protocols every outside system is reached through), adapters and manifests."""
+
+from cookbook_runtime.ports._container import Ports
+from cookbook_runtime.ports._manifests import (
+    BUILTIN_MANIFESTS,
+    Manifest,
+    available_manifests,
+    load_manifest,
+    load_manifest_file,
+    resolve_bindings,
+    user_manifest_path,
+)
+from cookbook_runtime.ports._protocols import (
+    BlobStore,
+    CustomLossFn,
+    DatasetStore,
+    EmbeddingClient,
+    HubClient,
+    Pending,
+    Rows,
+    SamplingClient,
+    ServiceClient,
+    TrainingClient,
+)
+from cookbook_runtime.ports._registry import (
+    PORT_NAMES,
+    AdapterInfo,
+    adapter_registry,
+    create_adapter,
+    get_adapter,
+)
+from cookbook_runtime.ports._unconfigured import Unconfigured, is_configured
+
+__all__ = [
+    "BUILTIN_MANIFESTS",
+    "PORT_NAMES",
+    "AdapterInfo",
+    "BlobStore",
+    "CustomLossFn",
+    "DatasetStore",
+    "EmbeddingClient",
+    "HubClient",
+    "Manifest",
+    "Pending",
+    "Ports",
+    "Rows",
+    "SamplingClient",
+    "ServiceClient",
+    "TrainingClient",
+    "Unconfigured",
+    "adapter_registry",
+    "available_manifests",
+    "create_adapter",
+    "get_adapter",
+    "is_configured",
+    "load_manifest",
+    "load_manifest_file",
+    "resolve_bindings",
+    "user_manifest_path",
+]

@@ -1,0 +1,95 @@
+"""The `Ports` container: one object per port, built lazily from bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.ir import PortBinding
+from cookbook_runtime.ports._protocols import (
+    BlobStore,
+    DatasetStore,
+    EmbeddingClient,
+    HubClient,
+    ServiceClient,
+)
+from cookbook_runtime.ports._registry import PORT_NAMES, create_adapter, get_adapter
+
+__all__ = ["Ports"]
+
+
+class Ports:
+    """The ports a run uses.
+
+    Adapters are created on first access, so wiring a heavy adapter (torch, boto3)
+    costs nothing until a stage uses it, and a dry run touches nothing. Objects may
+    also be given directly, e.g. fakes in tests.
+    """
+
+    def __init__(
+        self,
+        bindings: Mapping[str, PortBinding] | None = None,
+        **objects: Any,
+    ) -> None:
+        unknown = (set(bindings or {}) | set(objects)) - set(PORT_NAMES)
+        if unknown:
+            raise ConfigError(f"unknown port(s) {sorted(unknown)}; ports: {', '.join(PORT_NAMES)}")
+        self._bindings: dict[str, PortBinding] = {
+            port: PortBinding(adapter="unconfigured") for port in PORT_NAMES
+        }
+        self._bindings.update(bindings or {})
+        for port, binding in self._bindings.items():
+            info = get_adapter(binding.adapter)  # unknown names fail now, not mid-run
+            if not info.serves(port):
+                create_adapter(binding.adapter, port)  # raises the explanatory ConfigError
+        self._objects: dict[str, Any] = dict(objects)
+        for port in objects:
+            self._bindings[port] = PortBinding(adapter=f"<{type(objects[port]).__name__}>")
+
+    @property
+    def bindings(self) -> dict[str, PortBinding]:
+        """Port name -> binding, for display (`--dry-run`, `cookbook manifests`)."""
+        return dict(self._bindings)
+
+    def get(self, port: str) -> Any:
+        """The object serving `port`, created on first use."""
+        if port not in PORT_NAMES:
+            raise ConfigError(f"unknown port {port!r}; ports: {', '.join(PORT_NAMES)}")
+        if port not in self._objects:
+            binding = self._bindings[port]
+            self._objects[port] = create_adapter(binding.adapter, port, binding.options)
+        return self._objects[port]
+
+    @property
+    def service(self) -> ServiceClient:
+        return cast(ServiceClient, self.get("service"))
+
+    @property
+    def datasets(self) -> DatasetStore:
+        return cast(DatasetStore, self.get("datasets"))
+
+    @property
+    def blobs(self) -> BlobStore:
+        return cast(BlobStore, self.get("blobs"))
+
+    @property
+    def hub(self) -> HubClient:
+        return cast(HubClient, self.get("hub"))
+
+    @property
+    def embeddings(self) -> EmbeddingClient:
+        return cast(EmbeddingClient, self.get("embeddings"))
+
+    def created(self) -> dict[str, Any]:
+        """Port objects created so far (used to close them at the end of a run)."""
+        return dict(self._objects)
+
+    async def aclose(self) -> None:
+        """Close every created port object that has an async `close`."""
+        for obj in self._objects.values():
+            close = getattr(type(obj), "close", None)
+            if close is not None:
+                result = obj.close()
+                if hasattr(result, "__await__"):
+                    await result

@@ -1,0 +1,278 @@
+"""The ports: small async protocols every outside system is reached through.
+
+Training calls are two-phase so a loop can pipeline: `await client.forward_backward(...)`
+returns as soon as the request is queued, with a `Pending` handle; `await handle.result()`
+waits for the output. A client executes requests in submission order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from cookbook_runtime.ir import DatasetRef
+from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.train.types import (
+    AdamParams,
+    Datum,
+    ForwardBackwardOutput,
+    LossName,
+    ModelInput,
+    OptimStepOutput,
+    SampleResult,
+    SamplingParams,
+    TrainingInfo,
+)
+
+__all__ = [
+    "BlobStore",
+    "CustomLossFn",
+    "DatasetStore",
+    "EmbeddingClient",
+    "HubClient",
+    "Pending",
+    "Rows",
+    "SamplingClient",
+    "ServiceClient",
+    "TrainingClient",
+]
+
+T_co = TypeVar("T_co", covariant=True)
+
+CustomLossFn = Callable[[list[Datum], list[Any]], tuple[Any, dict[str, float]]]
+"""`(data, per_datum_logprobs) -> (scalar loss, metrics)`; the logprobs are backend tensors."""
+
+
+class Pending(Protocol[T_co]):
+    """A queued request; `result()` waits for and returns its output."""
+
+    async def result(self) -> T_co:
+        """Wait for the request to finish and return its output (or raise its error)."""
+        ...
+
+
+@runtime_checkable
+class SamplingClient(Protocol):
+    """Samples from one fixed set of weights."""
+
+    async def sample(
+        self, prompt: ModelInput, num_samples: int, params: SamplingParams
+    ) -> SampleResult:
+        """Sample `num_samples` completions of `prompt`."""
+        ...
+
+    async def compute_logprobs(self, prompt: ModelInput) -> list[float | None]:
+        """Logprob of each prompt token given those before it (None for the first)."""
+        ...
+
+    def tokenizer(self) -> Tokenizer:
+        """The tokenizer matching these weights."""
+        ...
+
+
+@runtime_checkable
+class TrainingClient(Protocol):
+    """One trainable model (LoRA or full) on a backend."""
+
+    async def forward(
+        self, data: Sequence[Datum], loss_fn: LossName = "cross_entropy"
+    ) -> Pending[ForwardBackwardOutput]:
+        """Queue a forward pass without gradients; outputs carry per-token `logprobs`."""
+        ...
+
+    async def forward_backward(
+        self,
+        data: Sequence[Datum],
+        loss_fn: LossName,
+        loss_fn_config: Mapping[str, float] | None = None,
+    ) -> Pending[ForwardBackwardOutput]:
+        """Queue a forward and backward pass, accumulating gradients for the next step."""
+        ...
+
+    async def forward_backward_custom(
+        self, data: Sequence[Datum], loss_fn: CustomLossFn
+    ) -> Pending[ForwardBackwardOutput]:
+        """Queue a forward/backward with a user loss over per-token logprobs."""
+        ...
+
+    async def optim_step(self, params: AdamParams) -> Pending[OptimStepOutput]:
+        """Queue one Adam step over the accumulated gradients, then clear them."""
+        ...
+
+    async def save_state(self, name: str) -> Pending[str]:
+        """Queue saving weights and optimizer state; the result is a path to resume from."""
+        ...
+
+    async def load_state(self, path: str, *, with_optimizer: bool = True) -> Pending[None]:
+        """Queue loading a saved state (optionally with its optimizer state)."""
+        ...
+
+    async def save_weights_for_sampler(self, name: str) -> Pending[str]:
+        """Queue saving sampler weights; the result is a path `create_sampling_client` takes."""
+        ...
+
+    async def sampling_client(self, name: str | None = None) -> SamplingClient:
+        """Save the current weights for sampling and return a client over them."""
+        ...
+
+    def tokenizer(self) -> Tokenizer:
+        """The tokenizer of the base model."""
+        ...
+
+    async def info(self) -> TrainingInfo:
+        """What this client trains."""
+        ...
+
+    async def close(self) -> None:
+        """Release the client's resources; further calls are errors."""
+        ...
+
+
+@runtime_checkable
+class ServiceClient(Protocol):
+    """A training backend: creates training and sampling clients."""
+
+    async def create_lora_training_client(
+        self,
+        base_model: str,
+        *,
+        rank: int = 32,
+        seed: int | None = None,
+        train_mlp: bool = True,
+        train_attn: bool = True,
+        train_unembed: bool = True,
+    ) -> TrainingClient:
+        """A new LoRA (rank > 0) or full (rank 0, where supported) training client."""
+        ...
+
+    async def create_training_client_from_state(
+        self, path: str, *, with_optimizer: bool = True
+    ) -> TrainingClient:
+        """A training client resumed from `save_state`'s path."""
+        ...
+
+    async def create_sampling_client(
+        self, *, base_model: str | None = None, model_path: str | None = None
+    ) -> SamplingClient:
+        """A sampling client over a base model or over saved sampler weights."""
+        ...
+
+    def get_tokenizer(self, base_model: str) -> Tokenizer:
+        """The tokenizer of `base_model`, without creating a training client."""
+        ...
+
+    async def close(self) -> None:
+        """Release the backend's resources."""
+        ...
+
+
+@runtime_checkable
+class Rows(Protocol):
+    """A lazy, re-iterable view of dataset rows; transforms return new views."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Stream the rows (never all in memory unless the adapter was asked to)."""
+        ...
+
+    def __len__(self) -> int:
+        """Number of rows; adapters that cannot know raise `TypeError`."""
+        ...
+
+    def shuffle(self, seed: int) -> Rows:
+        """The same rows in a deterministic order for `seed`."""
+        ...
+
+    def take(self, n: int) -> Rows:
+        """The first `n` rows."""
+        ...
+
+    def skip(self, n: int) -> Rows:
+        """All rows after the first `n`."""
+        ...
+
+    def select(self, indices: Sequence[int]) -> Rows:
+        """The rows at `indices`, in that order."""
+        ...
+
+
+@runtime_checkable
+class DatasetStore(Protocol):
+    """Opens datasets by reference.
+
+    Synchronous on purpose: rows stream lazily, the way `datasets` and file readers
+    already do, and loops consume them from one thread.
+    """
+
+    def open(self, ref: DatasetRef, split: str | None = None) -> Rows:
+        """Rows of `split` (default `ref.split`) of the referenced dataset."""
+        ...
+
+    def splits(self, ref: DatasetRef) -> list[str]:
+        """Split names the dataset offers."""
+        ...
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Keyed bytes. Keys are relative '/'-separated paths; '..' and absolute keys are rejected."""
+
+    async def read(self, key: str) -> bytes:
+        """The whole object; `StorageError` if absent."""
+        ...
+
+    def read_stream(self, key: str, *, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+        """The object in chunks, for objects too large to hold."""
+        ...
+
+    async def write(self, key: str, data: bytes) -> None:
+        """Write atomically: readers see the old object or the new one, never a part."""
+        ...
+
+    async def write_file(self, key: str, path: Path) -> None:
+        """Upload a local file atomically (multipart where the store supports it)."""
+        ...
+
+    async def exists(self, key: str) -> bool:
+        """Whether `key` holds an object."""
+        ...
+
+    async def list(self, prefix: str = "") -> list[str]:
+        """Keys under `prefix`, sorted."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove `key`; deleting an absent key is not an error."""
+        ...
+
+
+@runtime_checkable
+class HubClient(Protocol):
+    """A model/dataset hub."""
+
+    async def download(
+        self, repo_id: str, filename: str, *, repo_type: str = "model", revision: str | None = None
+    ) -> Path:
+        """Local path of one file of a repo (downloaded or from the cache)."""
+        ...
+
+    async def snapshot(
+        self, repo_id: str, *, repo_type: str = "model", revision: str | None = None
+    ) -> Path:
+        """Local directory holding the whole repo."""
+        ...
+
+    async def list_files(
+        self, repo_id: str, *, repo_type: str = "model", revision: str | None = None
+    ) -> list[str]:
+        """Paths of the files in a repo."""
+        ...
+
+
+@runtime_checkable
+class EmbeddingClient(Protocol):
+    """Text embeddings."""
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, all of the same dimension."""
+        ...

@@ -1,0 +1,133 @@
+"""The adapter registry: adapter names to lazily imported factories.
+
+Adapters announce themselves under the entry-point group `cookbook.adapters`; each
+entry point names an `AdapterInfo` in a module that imports nothing heavy, so the
+registry can list every adapter, and name the extra to install, without importing
+torch or boto3. Names given by users are looked up here, never imported as paths.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from cookbook_runtime.errors import AdapterUnavailable, ConfigError, UnknownNameError
+
+__all__ = [
+    "PORT_NAMES",
+    "AdapterInfo",
+    "adapter_registry",
+    "create_adapter",
+    "get_adapter",
+]
+
+logger = logging.getLogger(__name__)
+
+PORT_NAMES: tuple[str, ...] = ("service", "datasets", "blobs", "hub", "embeddings")
+"""Every port a manifest can wire, by the name manifests and `--port` use."""
+
+ENTRY_POINT_GROUP = "cookbook.adapters"
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    """An adapter: which ports it serves, where each factory lives, which extra it needs.
+
+    `factories` maps a port name to `"module:callable"`; the callable takes the
+    binding's options as keyword arguments and returns the port object.
+    """
+
+    name: str
+    factories: Mapping[str, str]
+    description: str = ""
+    extra: str | None = None
+    distribution: str = "cookbook-adapters"
+    requires: tuple[str, ...] = field(default_factory=tuple)
+
+    def serves(self, port: str) -> bool:
+        return port in self.factories
+
+
+_BUILTINS: tuple[AdapterInfo, ...] = (
+    AdapterInfo(
+        name="fake",
+        description="In-memory fakes of every port, for tests and dry runs.",
+        distribution="cookbook-runtime",
+        factories={
+            "service": "cookbook_runtime.testing.fakes:FakeServiceClient",
+            "datasets": "cookbook_runtime.testing.fakes:FakeDatasetStore",
+            "blobs": "cookbook_runtime.testing.fakes:FakeBlobStore",
+            "hub": "cookbook_runtime.testing.fakes:FakeHubClient",
+            "embeddings": "cookbook_runtime.testing.fakes:FakeEmbeddingClient",
+        },
+    ),
+    AdapterInfo(
+        name="unconfigured",
+        description="Raises PortNotConfigured on first use.",
+        distribution="cookbook-runtime",
+        factories={port: "cookbook_runtime.ports._unconfigured:Unconfigured" for port in PORT_NAMES},
+    ),
+)
+
+
+@cache
+def adapter_registry() -> dict[str, AdapterInfo]:
+    """Every known adapter: the runtime's built-ins plus installed entry points."""
+    found: dict[str, AdapterInfo] = {info.name: info for info in _BUILTINS}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            info = ep.load()
+        except Exception:  # a broken plugin must not hide the others
+            logger.warning("could not load adapter entry point %r", ep.name, exc_info=True)
+            continue
+        if not isinstance(info, AdapterInfo):
+            logger.warning("entry point %r is not an AdapterInfo; ignored", ep.name)
+            continue
+        found[info.name] = info
+    return found
+
+
+def get_adapter(name: str) -> AdapterInfo:
+    """The adapter called `name`, or an `UnknownNameError` suggesting the closest."""
+    registry = adapter_registry()
+    try:
+        return registry[name]
+    except KeyError:
+        raise UnknownNameError("adapter", name, registry) from None
+
+
+def _load_factory(info: AdapterInfo, port: str) -> Callable[..., Any]:
+    target = info.factories[port]
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "a dependency").split(".")[0]
+        if info.extra and not missing.startswith("cookbook_"):
+            raise AdapterUnavailable(info.name, missing, info.extra) from exc
+        raise
+    factory: Callable[..., Any] = getattr(module, attr)
+    return factory
+
+
+def create_adapter(name: str, port: str, options: Mapping[str, Any] | None = None) -> Any:
+    """Instantiate adapter `name` for `port` with `options`."""
+    info = get_adapter(name)
+    if not info.serves(port):
+        serving = sorted(n for n, i in adapter_registry().items() if i.serves(port))
+        raise ConfigError(
+            f"adapter {name!r} does not serve port {port!r}; adapters for {port!r}: {', '.join(serving)}"
+        )
+    factory = _load_factory(info, port)
+    opts = dict(options or {})
+    if name == "unconfigured":
+        opts = {"port": port}
+    try:
+        return factory(**opts)
+    except TypeError as exc:
+        raise ConfigError(f"bad options for adapter {name!r} on port {port!r}: {exc}") from exc

@@ -1,0 +1,162 @@
+"""The `Runtime` facade: the composition root between recipes, specs and ports.
+
+It resolves ports from a manifest (plus overrides), builds a recipe's spec from a
+config, validates it, and runs it. Recipes never reach ports except through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import Context, PlannedStage, RunDir
+from cookbook_runtime.framework import run as run_pipeline
+from cookbook_runtime.framework import validate as validate_pipeline
+from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
+from cookbook_runtime.ports import Manifest, Ports, load_manifest, resolve_bindings
+from cookbook_runtime.runtime._recipes import Recipe, get_recipe
+from cookbook_runtime.runtime._redact import redact
+
+__all__ = ["RunResult", "Runtime", "format_validation_error"]
+
+logger = logging.getLogger(__name__)
+
+
+def format_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
+    """One line naming the first invalid field and why."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "config"
+    extra = f" (got {err['input']!r})" if err["type"] != "missing" and not isinstance(err.get("input"), dict) else ""
+    return f"{prefix}{where}: {err['msg']}{extra}"
+
+
+@dataclass
+class RunResult:
+    """What `Runtime.run` produced."""
+
+    experiment: Experiment
+    run_dir: Path | None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    planned: list[PlannedStage] = field(default_factory=list)
+    dry_run: bool = False
+
+
+class Runtime:
+    """Build, validate and run experiments against the ports a manifest wires."""
+
+    def __init__(
+        self,
+        manifest: str = "local",
+        *,
+        overrides: Mapping[str, PortBinding] | None = None,
+        run_dir: Path | str | None = None,
+        user_manifests: Path | None = None,
+        ports: Ports | None = None,
+    ) -> None:
+        self.manifest_name = manifest
+        self._overrides = dict(overrides or {})
+        self._user_manifests = user_manifests
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._ports = ports
+
+    # -- wiring -----------------------------------------------------------------
+    def manifest(self) -> Manifest:
+        return load_manifest(self.manifest_name, user_file=self._user_manifests)
+
+    def bindings(self, backend: BackendRef | None = None) -> dict[str, PortBinding]:
+        """The resolved port wiring: defaults < manifest < spec overrides < runtime overrides."""
+        manifest = self.manifest()
+        spec_overrides = dict(backend.overrides) if backend else {}
+        return resolve_bindings(manifest, {**spec_overrides, **self._overrides})
+
+    def ports(self, backend: BackendRef | None = None) -> Ports:
+        if self._ports is not None:
+            return self._ports
+        return Ports(self.bindings(backend))
+
+    # -- specs ------------------------------------------------------------------
+    def config(self, recipe: str | Recipe, values: Mapping[str, Any] | BaseModel | None = None) -> BaseModel:
+        """A recipe's validated config: manifest defaults < `values`."""
+        r = get_recipe(recipe) if isinstance(recipe, str) else recipe
+        if isinstance(values, BaseModel):
+            return values
+        merged = {**r.defaults_for(self._manifest_key()), **dict(values or {})}
+        try:
+            return r.Config.model_validate(merged)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, prefix=f"recipe {r.name!r}: ")) from None
+
+    def _manifest_key(self) -> str:
+        return self.manifest().name if self.manifest_name.endswith(".toml") else self.manifest_name
+
+    def build_spec(self, recipe: str | Recipe, config: Mapping[str, Any] | BaseModel | None = None) -> Experiment:
+        """The experiment a recipe builds for `config`, bound to this runtime's manifest."""
+        r = get_recipe(recipe) if isinstance(recipe, str) else recipe
+        cfg = self.config(r, config)
+        spec = r.build(cfg)
+        updates: dict[str, Any] = {"recipe": r.name}
+        if spec.backend.manifest != self.manifest_name:
+            updates["backend"] = spec.backend.model_copy(update={"manifest": self.manifest_name})
+        return spec.model_copy(update=updates)
+
+    def validate(self, spec: Experiment) -> list[PlannedStage]:
+        """Check every stage name and option and the port wiring; run nothing."""
+        planned = validate_pipeline(spec)
+        self.ports(spec.backend)  # unknown adapter names fail here
+        return planned
+
+    def _run_dir_for(self, spec: Experiment) -> Path:
+        if self.run_dir is not None:
+            return self.run_dir
+        if spec.outputs.log_path:
+            return Path(spec.outputs.log_path).expanduser()
+        return Path("runs") / spec.id
+
+    # -- running ----------------------------------------------------------------
+    async def arun_spec(self, spec: Experiment, *, config: BaseModel | None = None) -> RunResult:
+        planned = self.validate(spec)
+        run_dir = self._run_dir_for(spec)
+        rd = RunDir(run_dir)
+        rd.ensure()
+        if config is not None:
+            rd.write_json("config.json", redact(config.model_dump(mode="json")))
+        ports = self.ports(spec.backend)
+        artifacts = None
+        if spec.outputs.artifacts is not None:
+            from cookbook_runtime.framework._artifacts import ArtifactMirror
+
+            artifacts = ArtifactMirror.from_binding(spec.outputs.artifacts)
+            await artifacts.restore(rd.path)
+        try:
+            ctx: Context = await run_pipeline(spec, ports, rd, artifacts=artifacts)
+        finally:
+            await ports.aclose()
+        return RunResult(spec, run_dir, ctx.outputs, planned)
+
+    def run_spec(self, spec: Experiment) -> RunResult:
+        """Run an experiment spec (e.g. one read from `cookbook spec`)."""
+        return asyncio.run(self.arun_spec(spec))
+
+    async def arun(
+        self, recipe: str | Recipe, config: Mapping[str, Any] | BaseModel | None = None, *, dry_run: bool = False
+    ) -> RunResult:
+        r = get_recipe(recipe) if isinstance(recipe, str) else recipe
+        cfg = self.config(r, config)
+        spec = self.build_spec(r, cfg)
+        if dry_run:
+            planned = self.validate(spec)
+            return RunResult(spec, self._run_dir_for(spec), {}, planned, dry_run=True)
+        return await self.arun_spec(spec, config=cfg)
+
+    def run(
+        self, recipe: str | Recipe, config: Mapping[str, Any] | BaseModel | None = None, *, dry_run: bool = False
+    ) -> RunResult:
+        """Build, validate and (unless `dry_run`) run a recipe."""
+        return asyncio.run(self.arun(recipe, config, dry_run=dry_run))

@@ -1,0 +1,43 @@
+"""Fakes of every port and the port-contract suite adapters are tested against."""
+
+from cookbook_runtime.testing._tokenizer import ByteTokenizer
+from cookbook_runtime.testing.contract import (
+    BLOB_STORE_CHECKS,
+    DATASET_STORE_CHECKS,
+    EMBEDDING_CHECKS,
+    HUB_CHECKS,
+    SERVICE_CHECKS,
+    DatasetFactory,
+    ServiceSubject,
+)
+from cookbook_runtime.testing.fakes import (
+    FakeBlobStore,
+    FakeDatasetStore,
+    FakeEmbeddingClient,
+    FakeHubClient,
+    FakePending,
+    FakeRows,
+    FakeSamplingClient,
+    FakeServiceClient,
+    FakeTrainingClient,
+)
+
+__all__ = [
+    "BLOB_STORE_CHECKS",
+    "DATASET_STORE_CHECKS",
+    "EMBEDDING_CHECKS",
+    "HUB_CHECKS",
+    "SERVICE_CHECKS",
+    "ByteTokenizer",
+    "DatasetFactory",
+    "FakeBlobStore",
+    "FakeDatasetStore",
+    "FakeEmbeddingClient",
+    "FakeHubClient",
+    "FakePending",
+    "FakeRows",
+    "FakeSamplingClient",
+    "FakeServiceClient",
+    "FakeTrainingClient",
+    "ServiceSubject",
+]

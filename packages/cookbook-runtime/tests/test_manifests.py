@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cookbook_runtime.errors import (
+    AdapterUnavailable,
+    ConfigError,
+    PortNotConfigured,
+    UnknownNameError,
+)
+from cookbook_runtime.ir import PortBinding
+from cookbook_runtime.ports import (
+    AdapterInfo,
+    Ports,
+    _registry,
+    available_manifests,
+    create_adapter,
+    load_manifest,
+    resolve_bindings,
+)
+from cookbook_runtime.testing import FakeBlobStore
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "manifests.toml"
+    p.write_text(text)
+    return p
+
+
+def test_three_layer_precedence(tmp_path: Path) -> None:
+    user = _write(
+        tmp_path,
+        """
+[manifests.lab]
+extends = "test"
+[manifests.lab.ports.blobs]
+adapter = "unconfigured"
+""",
+    )
+    manifest = load_manifest("lab", user_file=user)
+    bindings = resolve_bindings(manifest, {"hub": PortBinding(adapter="unconfigured")})
+    assert bindings["service"].adapter == "fake"  # from the parent manifest
+    assert bindings["blobs"].adapter == "unconfigured"  # manifest wins over parent
+    assert bindings["hub"].adapter == "unconfigured"  # override wins over manifest
+    local = resolve_bindings(load_manifest("local"))
+    assert local["embeddings"].adapter == "unconfigured"  # defaults fill the rest
+
+
+def test_builtin_manifests() -> None:
+    names = set(available_manifests(Path("/nonexistent.toml")))
+    assert {"local", "tinker", "test"} <= names
+
+
+def test_unknown_manifest_suggests(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError, match="unknown manifest 'locl' \\(did you mean 'local'\\?\\)"):
+        load_manifest("locl", user_file=tmp_path / "none.toml")
+
+
+def test_unknown_adapter_name() -> None:
+    with pytest.raises(UnknownNameError, match="unknown adapter 'fak'.*did you mean 'fake'"):
+        Ports({"blobs": PortBinding(adapter="fak")})
+
+
+def test_unknown_port_in_overrides() -> None:
+    with pytest.raises(ConfigError, match="unknown port"):
+        resolve_bindings(load_manifest("test"), {"gpu": PortBinding(adapter="fake")})
+
+
+def test_bad_manifest_file_is_one_line(tmp_path: Path) -> None:
+    bad = _write(tmp_path, "[manifests.x]\nports = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_manifest("x", user_file=bad)
+    assert "\n" not in str(info.value) and "manifest 'x'" in str(info.value)
+    broken = _write(tmp_path, "[manifests.x\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_manifest("x", user_file=broken)
+
+
+def test_unconfigured_port_raises_on_use() -> None:
+    ports = Ports(resolve_bindings(load_manifest("local")))
+    with pytest.raises(PortNotConfigured, match="port 'embeddings' is not configured"):
+        ports.embeddings.embed(["x"])  # type: ignore[unused-coroutine]
+
+
+def test_missing_extra_names_pip_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    info = AdapterInfo(
+        name="needs-extra",
+        extra="widgets",
+        factories={"blobs": "widgetlib_absent_for_test:Store"},
+    )
+    registry = dict(_registry.adapter_registry())
+    registry["needs-extra"] = info
+    monkeypatch.setattr(_registry, "adapter_registry", lambda: registry)
+    with pytest.raises(AdapterUnavailable) as err:
+        create_adapter("needs-extra", "blobs")
+    assert str(err.value) == (
+        "adapter 'needs-extra' needs widgetlib_absent_for_test: "
+        "pip install 'cookbook-adapters[widgets]'"
+    )
+
+
+def test_adapter_for_wrong_port() -> None:
+    with pytest.raises(ConfigError, match="does not serve port"):
+        create_adapter("unconfigured", "nope")
+
+
+def test_explicit_objects_win() -> None:
+    store = FakeBlobStore()
+    ports = Ports(resolve_bindings(load_manifest("local")), blobs=store)
+    assert ports.blobs is store
