@@ -8,4 +8,5 @@ from pydantic import BaseModel, ConfigDict
 class Spec(BaseModel):
     """Frozen, `extra="forbid"` pydantic model: specs are data, never behaviour."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # defer_build: schemas are built on first use, not at import, keeping imports fast.
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
