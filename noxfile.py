@@ -69,13 +69,14 @@ def layers(session: nox.Session) -> None:
     _sync(session, "--all-packages", "--all-extras")
     session.install("import-linter>=2.1")
     session.run("lint-imports", "--config", str(ROOT / ".importlinter"))
+    session.run("python", str(ROOT / "tools" / "check_layer_violations.py"))
 
 
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     """Ruff over every package, the benchmarks and this file."""
     session.install("ruff>=0.8")
-    session.run("ruff", "check", "packages", "bench", "noxfile.py")
+    session.run("ruff", "check", "packages", "bench", "tools", "noxfile.py")
 
 
 @nox.session(python="3.11")

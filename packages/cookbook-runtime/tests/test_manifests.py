@@ -78,7 +78,8 @@ def test_bad_manifest_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_unconfigured_port_raises_on_use() -> None:
-    ports = Ports(resolve_bindings(load_manifest("local")))
+    manifest = load_manifest("test").model_copy(update={"ports": {"service": PortBinding(adapter="fake")}})
+    ports = Ports(resolve_bindings(manifest))
     with pytest.raises(PortNotConfigured, match="port 'embeddings' is not configured"):
         ports.embeddings.embed(["x"])  # type: ignore[unused-coroutine]
 
@@ -107,5 +108,5 @@ def test_adapter_for_wrong_port() -> None:
 
 def test_explicit_objects_win() -> None:
     store = FakeBlobStore()
-    ports = Ports(resolve_bindings(load_manifest("local")), blobs=store)
+    ports = Ports(resolve_bindings(load_manifest("test")), blobs=store)
     assert ports.blobs is store
