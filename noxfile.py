@@ -112,7 +112,7 @@ def wheels(session: nox.Session) -> None:
     session.run(
         str(runtime_venv / "bin" / "python"), "-c",
         "import importlib.metadata as m, sys; "
-        "names = sorted(d.metadata['Name'].lower() for d in m.distributions()); "
+        "names = sorted(d.metadata['Name'].lower().replace('_', '-') for d in m.distributions()); "
         "extra = [n for n in names if n not in {'cookbook-runtime','pydantic','pydantic-core','typing-extensions','annotated-types','typing-inspection'}]; "
         "sys.exit(f'runtime wheel pulled in: {extra}' if extra else 0)",
         external=True,
