@@ -1,0 +1,123 @@
+"""Checkpoints: saving training state on a cadence and finding where to resume.
+
+Each checkpoint is one line of `checkpoints.jsonl` (format in docs/CONVENTIONS.md).
+`epoch`/`batch` name the next batch to train, so a rerun on the same run directory
+continues exactly there. Saves are queued like any training request: submitted
+between two steps they capture the weights after the first, without stalling the
+pipeline; the line is written only once the backend confirms the save.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cookbook_runtime.framework import read_jsonl
+from cookbook_runtime.ports import Pending, TrainingClient
+
+__all__ = [
+    "CHECKPOINTS_FILE",
+    "CheckpointRecord",
+    "CheckpointSaver",
+    "PendingCheckpoint",
+    "last_checkpoint",
+    "read_checkpoints",
+]
+
+CHECKPOINTS_FILE = "checkpoints.jsonl"
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """One saved checkpoint: where it is and where in the data it was taken."""
+
+    name: str
+    step: int
+    epoch: int
+    batch: int
+    state_path: str
+    sampler_path: str | None
+    final: bool = False
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> CheckpointRecord:
+        return cls(
+            name=str(obj["name"]),
+            step=int(obj["step"]),
+            epoch=int(obj.get("epoch", 0)),
+            batch=int(obj.get("batch", 0)),
+            state_path=str(obj["state_path"]),
+            sampler_path=obj.get("sampler_path"),
+            final=bool(obj.get("final", False)),
+        )
+
+
+def read_checkpoints(run_dir: Path) -> list[CheckpointRecord]:
+    """Every checkpoint recorded in the run directory, oldest first."""
+    records = []
+    for obj in read_jsonl(Path(run_dir) / CHECKPOINTS_FILE):
+        if obj.get("state_path") and "name" in obj and "step" in obj:
+            records.append(CheckpointRecord.from_json(obj))
+    return records
+
+
+def last_checkpoint(run_dir: Path) -> CheckpointRecord | None:
+    """The newest resumable checkpoint, or None for a fresh run."""
+    records = read_checkpoints(run_dir)
+    return records[-1] if records else None
+
+
+@dataclass
+class PendingCheckpoint:
+    """Queued saves; `CheckpointSaver.finish` waits for them and records the line."""
+
+    name: str
+    step: int
+    epoch: int
+    batch: int
+    final: bool
+    state: Pending[str]
+    sampler: Pending[str] | None
+
+
+class CheckpointSaver:
+    """Decides when to save, queues the saves, and appends `checkpoints.jsonl`."""
+
+    def __init__(self, run_dir: Path, *, save_every: int, save_sampler: bool = True) -> None:
+        self.path = Path(run_dir) / CHECKPOINTS_FILE
+        self.save_every = save_every
+        self.save_sampler = save_sampler
+
+    def due(self, steps_done: int) -> bool:
+        """Whether a periodic checkpoint is due once `steps_done` steps have finished."""
+        return self.save_every > 0 and steps_done > 0 and steps_done % self.save_every == 0
+
+    async def submit(
+        self, client: TrainingClient, *, step: int, epoch: int, batch: int, final: bool = False
+    ) -> PendingCheckpoint:
+        """Queue a state save (and sampler weights) of the weights after `step` steps."""
+        name = "final" if final else f"{step:06d}"
+        state = await client.save_state(name)
+        sampler = await client.save_weights_for_sampler(name) if (self.save_sampler or final) else None
+        return PendingCheckpoint(name, step, epoch, batch, final, state, sampler)
+
+    async def finish(self, pending: PendingCheckpoint) -> CheckpointRecord:
+        """Wait for the saves, then append the checkpoint's line."""
+        state_path = await pending.state.result()
+        sampler_path = await pending.sampler.result() if pending.sampler is not None else None
+        record = CheckpointRecord(
+            name=pending.name,
+            step=pending.step,
+            epoch=pending.epoch,
+            batch=pending.batch,
+            state_path=state_path,
+            sampler_path=sampler_path,
+            final=pending.final,
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(record), sort_keys=True) + "\n")
+            f.flush()
+        return record

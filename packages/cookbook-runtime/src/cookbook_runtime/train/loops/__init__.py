@@ -1,0 +1,1 @@
+"""Training loops: supervised (and, beside it, the RL/DPO/distillation loops)."""

@@ -1,0 +1,277 @@
+"""The pipelined supervised loop.
+
+A backend runs requests in submission order, so the loop keeps it busy by queueing
+batch N+1's `forward_backward` and `optim_step` (and `lookahead - 1` more) before it
+waits for batch N's results. Evaluations and checkpoint saves are queued at the right
+place in that stream instead of being awaited, so they see exactly the weights
+between two steps and never leave the backend idle.
+
+The loop reaches the backend only through the `ServiceClient`/`TrainingClient` ports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import Progress, report_progress
+from cookbook_runtime.ir import TrainingConfig
+from cookbook_runtime.ports import Pending, ServiceClient, TrainingClient
+from cookbook_runtime.train.checkpoints import (
+    CheckpointRecord,
+    CheckpointSaver,
+    PendingCheckpoint,
+    last_checkpoint,
+)
+from cookbook_runtime.train.data import Batch, SupervisedDataset
+from cookbook_runtime.train.evaluators import NllEvaluator, PendingEvaluation, nll_sums
+from cookbook_runtime.train.metrics import JsonlMetricLogger, MetricLogger
+from cookbook_runtime.train.schedules import learning_rate_at
+from cookbook_runtime.train.types import AdamParams, ForwardBackwardOutput, OptimStepOutput
+
+__all__ = ["StepHook", "SupervisedResult", "adam_params_for", "train_supervised"]
+
+logger = logging.getLogger(__name__)
+
+StepHook = Callable[[int, Mapping[str, Any]], None]
+"""Called after each step is logged with `(step, metrics)`; raising stops the loop."""
+
+
+@dataclass
+class SupervisedResult:
+    """What a supervised run produced."""
+
+    final_state_path: str
+    final_sampler_path: str | None
+    steps: int
+    base_model: str
+    start_step: int = 0
+    final_metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Submitted:
+    step: int
+    batch: Batch
+    metrics: dict[str, Any]
+    fwd_bwd: Pending[ForwardBackwardOutput]
+    optim: Pending[OptimStepOutput]
+    evaluation: PendingEvaluation | None
+    checkpoint: PendingCheckpoint | None
+
+
+def adam_params_for(training: TrainingConfig, learning_rate: float) -> AdamParams:
+    """The optimizer parameters of one step: the scheduled rate plus the config's Adam settings."""
+    return AdamParams(
+        learning_rate=learning_rate,
+        beta1=training.adam_beta1,
+        beta2=training.adam_beta2,
+        eps=training.adam_eps,
+        weight_decay=training.weight_decay,
+        grad_clip_norm=training.grad_clip_norm,
+    )
+
+
+def _next_position(epoch: int, batch: int, num_batches: int) -> tuple[int, int]:
+    return (epoch + 1, 0) if batch + 1 >= num_batches else (epoch, batch + 1)
+
+
+async def _open_client(
+    service: ServiceClient, training: TrainingConfig, resume: CheckpointRecord | None
+) -> TrainingClient:
+    if resume is not None:
+        logger.info("resuming from checkpoint %s (step %d)", resume.name, resume.step)
+        return await service.create_training_client_from_state(resume.state_path, with_optimizer=True)
+    if training.model.load_checkpoint_path:
+        return await service.create_training_client_from_state(
+            training.model.load_checkpoint_path, with_optimizer=False
+        )
+    return await service.create_lora_training_client(
+        training.model.name, rank=training.lora_rank, seed=training.seed
+    )
+
+
+class _Loop:
+    """One run of the loop; holds the state the submit and finish halves share."""
+
+    def __init__(
+        self,
+        client: TrainingClient,
+        training: TrainingConfig,
+        dataset: SupervisedDataset,
+        *,
+        total_steps: int,
+        saver: CheckpointSaver,
+        evaluator: NllEvaluator | None,
+        metric_logger: MetricLogger,
+        stage: str,
+        on_step: StepHook | None,
+    ) -> None:
+        self.client = client
+        self.training = training
+        self.dataset = dataset
+        self.total_steps = total_steps
+        self.saver = saver
+        self.evaluator = evaluator
+        self.metric_logger = metric_logger
+        self.stage = stage
+        self.on_step = on_step
+        self.started = time.perf_counter()
+        self.last_finish = self.started
+        self.last_metrics: dict[str, Any] = {}
+
+    async def submit(self, batch: Batch, step: int) -> _Submitted:
+        evaluation = None
+        every = self.training.eval_every
+        if self.evaluator is not None and every > 0 and step % every == 0:
+            evaluation = await self.evaluator.submit(self.client)
+        lr = learning_rate_at(
+            self.training.learning_rate,
+            self.training.lr_schedule,
+            step,
+            self.total_steps,
+            warmup_steps=self.training.warmup_steps,
+        )
+        fwd_bwd = await self.client.forward_backward(batch.data, "cross_entropy")
+        optim = await self.client.optim_step(adam_params_for(self.training, lr))
+        checkpoint = None
+        if self.saver.due(step + 1) and step + 1 < self.total_steps:
+            epoch, next_batch = _next_position(batch.epoch, batch.index, self.dataset.num_batches)
+            checkpoint = await self.saver.submit(self.client, step=step + 1, epoch=epoch, batch=next_batch)
+        metrics: dict[str, Any] = {
+            "epoch": batch.epoch,
+            "progress": min((step + 1) / self.total_steps, 1.0),
+            "learning_rate": lr,
+        }
+        return _Submitted(step, batch, metrics, fwd_bwd, optim, evaluation, checkpoint)
+
+    async def finish(self, sub: _Submitted) -> None:
+        out = await sub.fwd_bwd.result()
+        optim = await sub.optim.result()
+        metrics = sub.metrics
+        metrics.update(optim.metrics)
+        data = sub.batch.data
+        total, weight = nll_sums(data, out.loss_fn_outputs)
+        metrics.update(
+            num_sequences=len(data),
+            num_tokens=sum(d.num_tokens for d in data),
+            num_loss_tokens=sum(sum(1 for w in d.weights() if w > 0) for d in data),
+            train_mean_nll=total / weight if weight > 0 else float("nan"),
+        )
+        if sub.batch.skipped:
+            metrics["data/skipped_rows"] = sub.batch.skipped
+        if sub.evaluation is not None:
+            metrics.update(await sub.evaluation.result())
+        if sub.checkpoint is not None:
+            await self.saver.finish(sub.checkpoint)
+        now = time.perf_counter()
+        metrics["time/step"] = now - self.last_finish
+        metrics["time/total"] = now - self.started
+        self.last_finish = now
+        self.metric_logger.log_metrics(metrics, sub.step)
+        self.last_metrics = metrics
+        numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+        report_progress(Progress(self.stage, sub.step + 1, self.total_steps, numeric))
+        if self.on_step is not None:
+            self.on_step(sub.step, metrics)
+
+
+async def train_supervised(
+    service: ServiceClient,
+    training: TrainingConfig,
+    dataset: SupervisedDataset,
+    run_dir: Path,
+    *,
+    metric_logger: MetricLogger,
+    evaluator: NllEvaluator | None = None,
+    lookahead: int = 1,
+    final_eval: bool = True,
+    stage: str = "supervised_train",
+    on_step: StepHook | None = None,
+) -> SupervisedResult:
+    """Train on `dataset` for the config's epochs (or `max_steps`), resuming from `run_dir`.
+
+    `lookahead` is how many batches are queued beyond the one being waited on; 0
+    turns pipelining off. A rerun on the same `run_dir` continues from the last
+    checkpoint with the same data order and optimizer state.
+    """
+    if lookahead < 0:
+        raise ConfigError(f"lookahead must be >= 0, got {lookahead}")
+    run_dir = Path(run_dir)
+    num_batches = dataset.num_batches
+    if num_batches == 0:
+        raise ConfigError(
+            f"dataset {dataset.name!r} has {dataset.num_rows} rows, fewer than one batch of "
+            f"{dataset.batch_size}: lower batch_size"
+        )
+    total_steps = num_batches * training.num_epochs
+    if training.max_steps is not None:
+        total_steps = min(total_steps, training.max_steps)
+    resume = last_checkpoint(run_dir)
+    start_epoch, start_batch = (resume.epoch, resume.batch) if resume else (0, 0)
+    start_step = start_epoch * num_batches + start_batch
+    JsonlMetricLogger(run_dir).truncate_from(start_step)
+    client = await _open_client(service, training, resume)
+    saver = CheckpointSaver(run_dir, save_every=training.save_every)
+    loop = _Loop(
+        client,
+        training,
+        dataset,
+        total_steps=total_steps,
+        saver=saver,
+        evaluator=evaluator,
+        metric_logger=metric_logger,
+        stage=stage,
+        on_step=on_step,
+    )
+    logger.info(
+        "training %d steps (%d batches x %d epochs), starting at step %d",
+        total_steps, num_batches, training.num_epochs, start_step,
+    )
+    try:
+        pending: deque[_Submitted] = deque()
+        steps_done = start_step
+        for epoch in range(start_epoch, training.num_epochs):
+            first = start_batch if epoch == start_epoch else 0
+            for batch in dataset.batches(epoch, first):
+                step = epoch * num_batches + batch.index
+                if step >= total_steps:
+                    break
+                steps_done = step + 1
+                if not batch.data:
+                    logger.warning("step %d: every row of batch %d was malformed; skipped", step, batch.index)
+                    continue
+                pending.append(await loop.submit(batch, step))
+                while len(pending) > lookahead:
+                    await loop.finish(pending.popleft())
+            if steps_done >= total_steps:
+                break
+        while pending:
+            await loop.finish(pending.popleft())
+        final = resume if (resume is not None and resume.final and start_step >= total_steps) else None
+        if final is None:
+            epoch, batch_index = divmod(steps_done, num_batches)
+            final = await saver.finish(
+                await saver.submit(client, step=steps_done, epoch=epoch, batch=batch_index, final=True)
+            )
+        final_metrics: dict[str, float] = {}
+        if evaluator is not None and final_eval:
+            final_metrics = await evaluator(client)
+            metric_logger.log_metrics({**final_metrics, "progress": 1.0}, steps_done)
+        info = await client.info()
+    finally:
+        await client.close()
+    return SupervisedResult(
+        final_state_path=final.state_path,
+        final_sampler_path=final.sampler_path,
+        steps=steps_done,
+        base_model=info.base_model,
+        start_step=start_step,
+        final_metrics=final_metrics,
+    )

@@ -1,0 +1,82 @@
+"""What the training stages share: the training config, the renderer, datum conversion."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import Context
+from cookbook_runtime.ir import DatasetRef, TrainingConfig
+from cookbook_runtime.ports import DatasetStore, Rows
+from cookbook_runtime.train.data import ToDatum
+from cookbook_runtime.train.tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    from cookbook_runtime.train.renderers import Renderer
+
+__all__ = [
+    "held_out_rows",
+    "make_to_datum",
+    "renderer_for",
+    "renderer_name_for",
+    "require_dataset",
+    "require_training",
+]
+
+
+def require_training(ctx: Context, stage: str) -> TrainingConfig:
+    """The experiment's training config, or a `ConfigError` saying the stage needs one."""
+    training = ctx.experiment.training
+    if training is None:
+        raise ConfigError(f"stage {stage!r} needs the experiment's 'training' section; add one to the spec")
+    return training
+
+
+def require_dataset(training: TrainingConfig, stage: str) -> DatasetRef:
+    """The training dataset, or a `ConfigError` saying the stage needs one."""
+    if training.dataset is None:
+        raise ConfigError(f"stage {stage!r} needs training.dataset; set it in the spec")
+    return training.dataset
+
+
+def renderer_name_for(training: TrainingConfig) -> str:
+    """The configured renderer, else the model's recommended one."""
+    if training.model.renderer:
+        return training.model.renderer
+    from cookbook_runtime.train.renderers import recommended_renderer
+
+    name: str = recommended_renderer(training.model.name)
+    return name
+
+
+def renderer_for(name: str, tokenizer: Tokenizer) -> Renderer:
+    """The renderer called `name` over `tokenizer`."""
+    from cookbook_runtime.train.renderers import get_renderer
+
+    renderer: Renderer = get_renderer(name, tokenizer)
+    return renderer
+
+
+def make_to_datum(
+    renderer: Renderer, training: TrainingConfig, train_on_what: str, reduction: Literal["none", "mean"]
+) -> ToDatum:
+    """Conversation -> datum with this run's renderer, truncation and loss mask."""
+    from cookbook_runtime.train.datum import conversation_to_datum
+    from cookbook_runtime.train.renderers import TrainOnWhat
+
+    mode = TrainOnWhat(train_on_what)
+
+    def to_datum(messages: list[dict[str, Any]]) -> Any:
+        return conversation_to_datum(messages, renderer, training.max_length, mode, reduction)  # type: ignore[arg-type]
+
+    return to_datum
+
+
+def held_out_rows(store: DatasetStore, ref: DatasetRef, seed: int) -> Rows:
+    """The held-out rows the supervised stage evaluates on (the first training rows if none)."""
+    if ref.test_split is not None:
+        return store.open(ref, ref.test_split)
+    rows = store.open(ref, ref.split)
+    if ref.test_size > 0:
+        return rows.shuffle(seed).take(ref.test_size)
+    return rows

@@ -1,0 +1,110 @@
+"""`supervised_train`: the supervised loop as a pipeline stage."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cookbook_runtime.framework import Context
+from cookbook_runtime.train.data import open_supervised_splits
+from cookbook_runtime.train.evaluators import NllEvaluator
+from cookbook_runtime.train.loops.supervised import train_supervised
+from cookbook_runtime.train.metrics import setup_metric_loggers
+from cookbook_runtime.train.stages._common import (
+    make_to_datum,
+    renderer_for,
+    renderer_name_for,
+    require_dataset,
+    require_training,
+)
+
+__all__ = ["SupervisedTrainOptions", "SupervisedTrainStage"]
+
+logger = logging.getLogger(__name__)
+
+
+class SupervisedTrainOptions(BaseModel):
+    """Loop settings of `supervised_train`; hyper-parameters come from the experiment's training config."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    train_on_what: str = Field(
+        default="all_assistant_messages",
+        description="Which tokens carry loss: a TrainOnWhat value such as 'all_assistant_messages'.",
+    )
+    weight_reduction: Literal["none", "mean"] = Field(
+        default="mean",
+        description="'mean' scales each example's loss weights to sum to 1 (tinker-cookbook's SFT default).",
+    )
+    lookahead: int = Field(
+        default=1, ge=0, description="Batches queued beyond the one being waited on; 0 disables pipelining."
+    )
+    eval_batch_size: int | None = Field(
+        default=None, ge=1, description="Batch size of held-out evaluation; None uses the training batch size."
+    )
+    max_eval_batches: int | None = Field(
+        default=None, ge=1, description="Evaluate on at most this many held-out batches; None uses all."
+    )
+    final_eval: bool = Field(default=True, description="Evaluate held-out NLL once more after the last step.")
+    wandb_project: str | None = Field(
+        default=None, description="Log to this W&B project (needs wandb installed); None reads WANDB_PROJECT."
+    )
+    wandb_name: str | None = Field(default=None, description="W&B run name.")
+
+
+class SupervisedTrainStage:
+    """Fine-tunes the model on the experiment's dataset, checkpointing into the run directory."""
+
+    name: ClassVar[str] = "supervised_train"
+    Options: ClassVar[type[BaseModel]] = SupervisedTrainOptions
+
+    async def run(self, ctx: Context, options: SupervisedTrainOptions) -> dict[str, Any]:
+        training = require_training(ctx, self.name)
+        ref = require_dataset(training, self.name)
+        service = ctx.ports.service
+        renderer_name = renderer_name_for(training)
+        renderer = renderer_for(renderer_name, service.get_tokenizer(training.model.name))
+        to_datum = make_to_datum(renderer, training, options.train_on_what, options.weight_reduction)
+        train, test = open_supervised_splits(
+            ctx.ports.datasets,
+            ref,
+            to_datum,
+            batch_size=training.batch_size,
+            seed=training.seed,
+            test_batch_size=options.eval_batch_size,
+        )
+        evaluator = NllEvaluator(test, max_batches=options.max_eval_batches) if test is not None else None
+        metric_logger, _ = setup_metric_loggers(
+            ctx.run_dir.path,
+            wandb_project=options.wandb_project,
+            wandb_name=options.wandb_name,
+            config=training.model_dump(mode="json"),
+        )
+        try:
+            result = await train_supervised(
+                service,
+                training,
+                train,
+                ctx.run_dir.path,
+                metric_logger=metric_logger,
+                evaluator=evaluator,
+                lookahead=options.lookahead,
+                final_eval=options.final_eval,
+                stage=self.name,
+            )
+        finally:
+            metric_logger.close()
+        outputs: dict[str, Any] = {
+            "final_state_path": result.final_state_path,
+            "final_sampler_path": result.final_sampler_path,
+            "steps": result.steps,
+            "base_model": result.base_model,
+            "renderer": renderer_name,
+        }
+        if "test/nll" in result.final_metrics:
+            outputs["final_test_nll"] = result.final_metrics["test/nll"]
+        if train.skipped:
+            outputs["skipped_rows"] = train.skipped
+        return outputs
