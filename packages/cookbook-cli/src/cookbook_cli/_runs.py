@@ -1,0 +1,93 @@
+"""Reading run directories back: status, steps done, last metrics, checkpoints.
+
+The file formats are the shared conventions (docs/CONVENTIONS.md); this module only
+reads them, through the runtime's `RunDir` and `read_jsonl`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import RunDir, read_jsonl
+
+__all__ = ["RunSummary", "find_runs", "headline_metrics", "last_checkpoint", "summarize"]
+
+_PREFERRED = ("train_mean_nll", "test/nll", "loss", "reward", "env/all/reward/total", "accuracy")
+_BORING = ("step", "epoch", "batch", "progress", "num_tokens", "num_loss_tokens", "num_sequences")
+
+
+@dataclass
+class RunSummary:
+    """What `cookbook runs` shows for one run directory."""
+
+    path: Path
+    status: str
+    experiment: str
+    steps: int
+    last_metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "run.json").is_file() or (path / "experiment.json").is_file()
+
+
+def find_runs(root: Path) -> list[Path]:
+    """Run directories under `root` (or `root` itself), sorted by path."""
+    if not root.is_dir():
+        raise ConfigError(f"runs folder {str(root)!r} does not exist; pass the folder that holds your runs")
+    if is_run_dir(root):
+        return [root]
+    found = {p.parent for p in root.rglob("run.json")} | {p.parent for p in root.rglob("experiment.json")}
+    return sorted(found)
+
+
+def require_run_dir(path: Path) -> RunDir:
+    if not path.is_dir() or not is_run_dir(path):
+        raise ConfigError(f"{str(path)!r} is not a run directory (no run.json or experiment.json)")
+    return RunDir(path)
+
+
+def summarize(path: Path) -> RunSummary:
+    rd = RunDir(path)
+    status = rd.status()
+    experiment = rd.read_json("experiment.json") or {}
+    metrics = list(read_jsonl(path / "metrics.jsonl"))
+    steps = 0
+    if metrics:
+        last_step = metrics[-1].get("step")
+        steps = int(last_step) + 1 if isinstance(last_step, int | float) else len(metrics)
+    return RunSummary(
+        path=path,
+        status=str(status.get("status", "unknown")),
+        experiment=str(experiment.get("id") or status.get("experiment") or ""),
+        steps=steps,
+        last_metrics=metrics[-1] if metrics else {},
+        metrics=metrics,
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def headline_metrics(metrics: dict[str, Any], limit: int = 4) -> dict[str, Any]:
+    """The few metrics worth a glance: losses and rewards first, then the rest."""
+    chosen = {k: metrics[k] for k in _PREFERRED if k in metrics and _is_number(metrics[k])}
+    for key, value in metrics.items():
+        if len(chosen) >= limit:
+            break
+        if key in chosen or key in _BORING or key.startswith("time/") or not _is_number(value):
+            continue
+        chosen[key] = value
+    return dict(list(chosen.items())[:limit])
+
+
+def last_checkpoint(path: Path) -> dict[str, Any] | None:
+    """The last checkpoint row that has a sampler path, if any."""
+    rows = [row for row in read_jsonl(path / "checkpoints.jsonl") if row.get("sampler_path")]
+    return rows[-1] if rows else None

@@ -1,0 +1,227 @@
+"""The `cookbook` command line: discover, configure, run and inspect recipes.
+
+This module only declares commands; each command imports its implementation (and
+with it pydantic, the runtime, rich tables, matplotlib, torch...) when it runs, so
+`cookbook --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cookbook_cli import __version__, _state
+from cookbook_cli._group import CookbookGroup
+
+__all__ = ["IfExists", "app", "main"]
+
+app = typer.Typer(
+    name="cookbook",
+    cls=CookbookGroup,
+    help="Post-train language models with cookbook recipes, locally or on Tinker.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # tracebacks could show locals holding secrets
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class IfExists(StrEnum):
+    """What `cookbook run` does when the run directory already exists."""
+
+    resume = "resume"
+    fail = "fail"
+    overwrite = "overwrite"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cookbook {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug); show tracebacks.")
+    ] = 0,
+    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Less output: errors only.")] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Post-train language models with cookbook recipes, locally or on Tinker."""
+    _state.configure_logging(verbose, quiet)
+
+
+# -- shared options --------------------------------------------------------------------
+ManifestOpt = Annotated[
+    str,
+    typer.Option("--manifest", "-m", help="Port wiring: a manifest name (local, tinker, test, yours) or a .toml file."),
+]
+OverridesArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Config overrides as key=value; dots for nested fields (training.learning_rate=1e-4).",
+                   show_default=False),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (TOML, YAML or JSON); overrides win over it.")
+]
+PortOpt = Annotated[
+    list[str] | None, typer.Option("--port", "-p", help="Wire a port to an adapter: PORT=ADAPTER (repeatable).")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Validate, print the resolved spec and port wiring; run nothing.")
+]
+IfExistsOpt = Annotated[
+    IfExists, typer.Option("--if-exists", help="When the run directory exists: resume it, fail, or overwrite it.")
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to confirmations (for scripts).")]
+
+
+# -- discovery ---------------------------------------------------------------------------
+@app.command()
+def recipes() -> None:
+    """List the installed recipes: name, kind and description."""
+    from cookbook_cli.commands.catalog import list_recipes
+
+    list_recipes()
+
+
+@app.command()
+def describe(
+    recipe: Annotated[str, typer.Argument(help="Recipe name (see 'cookbook recipes').")],
+    manifest: ManifestOpt = "local",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the config's JSON Schema instead.")] = False,
+) -> None:
+    """Show every config field of a recipe with its type, default and description."""
+    from cookbook_cli.commands.catalog import describe_recipe
+
+    describe_recipe(recipe, manifest=manifest, as_json=as_json)
+
+
+@app.command()
+def manifests() -> None:
+    """List built-in and user manifests with their port wiring."""
+    from cookbook_cli.commands.catalog import list_manifests
+
+    list_manifests()
+
+
+# -- specs and runs ----------------------------------------------------------------------
+@app.command()
+def spec(
+    recipe: Annotated[str, typer.Argument(help="Recipe name (see 'cookbook recipes').")],
+    overrides: OverridesArg = None,
+    config: ConfigOpt = None,
+    manifest: ManifestOpt = "local",
+) -> None:
+    """Print the experiment spec (JSON) a recipe builds; save it with '> exp.json'."""
+    from cookbook_cli.commands.running import print_spec
+
+    print_spec(recipe, overrides or [], config_file=config, manifest=manifest)
+
+
+@app.command("run-spec")
+def run_spec(
+    spec_file: Annotated[Path, typer.Argument(help="An experiment spec written by 'cookbook spec'.")],
+    manifest: Annotated[
+        str | None, typer.Option("--manifest", "-m", help="Use this manifest instead of the spec's.")
+    ] = None,
+    port: PortOpt = None,
+    dry_run: DryRunOpt = False,
+    if_exists: IfExistsOpt = IfExists.resume,
+    yes: YesOpt = False,
+) -> None:
+    """Run an experiment spec file."""
+    from cookbook_cli.commands.running import RunOptions, run_spec_file
+
+    run_spec_file(
+        spec_file,
+        manifest=manifest,
+        options=RunOptions(ports=port or [], dry_run=dry_run, if_exists=if_exists.value, yes=yes),
+    )
+
+
+@app.command()
+def run(
+    recipe: Annotated[str, typer.Argument(help="Recipe name (see 'cookbook recipes').")],
+    overrides: OverridesArg = None,
+    config: ConfigOpt = None,
+    manifest: ManifestOpt = "local",
+    port: PortOpt = None,
+    dry_run: DryRunOpt = False,
+    if_exists: IfExistsOpt = IfExists.resume,
+    yes: YesOpt = False,
+) -> None:
+    """Run a recipe: configure it, train, and print where the results are."""
+    from cookbook_cli.commands.running import RunOptions, run_recipe
+
+    run_recipe(
+        recipe,
+        overrides or [],
+        config_file=config,
+        manifest=manifest,
+        options=RunOptions(ports=port or [], dry_run=dry_run, if_exists=if_exists.value, yes=yes),
+    )
+
+
+# -- inspection ----------------------------------------------------------------------------
+@app.command()
+def runs(
+    directory: Annotated[Path, typer.Argument(help="Folder holding run directories.")] = Path("runs"),
+) -> None:
+    """List runs with their status, steps done and last metrics."""
+    from cookbook_cli.commands.inspect import list_runs
+
+    list_runs(directory)
+
+
+@app.command()
+def plot(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories to overlay.")],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", help="Metric to plot (repeatable; default: the training loss).")
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path("metrics.png"),
+) -> None:
+    """Plot metrics.jsonl of one or more runs as line charts in a PNG."""
+    from cookbook_cli.commands.inspect import plot_runs
+
+    plot_runs(run_dirs, metric or [], output)
+
+
+@app.command()
+def sample(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory with a checkpoint.")],
+    prompt: Annotated[str, typer.Argument(help="What to ask the model.")],
+    system: Annotated[str | None, typer.Option("--system", help="Optional system message.")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Cap on generated tokens.")] = 128,
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0, help="0 samples greedily.")] = 0.0,
+    manifest: Annotated[
+        str | None, typer.Option("--manifest", "-m", help="Use this manifest instead of the run's.")
+    ] = None,
+) -> None:
+    """Chat with a run's last checkpoint through its renderer."""
+    from cookbook_cli.commands.chat import sample_run
+
+    sample_run(run_dir, prompt, system=system, max_tokens=max_tokens, temperature=temperature, manifest=manifest)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    model: Annotated[str | None, typer.Option("--model", help="Base model to serve (default: the server's).")] = None,
+) -> None:
+    """Serve the local engine over a Tinker-compatible HTTP API."""
+    from cookbook_cli.commands.chat import serve_local
+
+    serve_local(host, port, model)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

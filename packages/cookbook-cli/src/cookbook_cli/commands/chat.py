@@ -1,0 +1,46 @@
+"""`cookbook sample` (chat with a run) and `cookbook serve` (HTTP server)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+
+from cookbook_cli._group import USAGE_EXIT, fail
+from cookbook_cli._output import out_console
+
+__all__ = ["sample_run", "serve_local"]
+
+
+def sample_run(
+    run_dir: Path,
+    prompt: str,
+    *,
+    system: str | None,
+    max_tokens: int,
+    temperature: float,
+    manifest: str | None,
+) -> None:
+    from cookbook_runtime.train.types import SamplingParams
+
+    from cookbook_cli._chat import RunChat
+
+    chat = RunChat(run_dir, manifest=manifest)
+    params = SamplingParams(max_tokens=max_tokens, temperature=temperature)
+    reply = asyncio.run(chat.ask(prompt, system=system, params=params))
+    console = out_console()
+    console.print(f"[bold]user:[/bold] {prompt}", markup=True, highlight=False)
+    console.print("[bold]assistant:[/bold] ", end="", markup=True)
+    console.print(reply.text, markup=False, highlight=False)
+
+
+def serve_local(host: str, port: int, model: str | None) -> None:
+    import typer
+
+    try:
+        server = importlib.import_module("cookbook_adapters.server")
+        serve = server.serve
+    except (ImportError, AttributeError):
+        fail("cookbook serve needs the server extra: pip install 'cookbook-adapters[server]'")
+        raise typer.Exit(USAGE_EXIT) from None
+    serve(host=host, port=port, model=model)

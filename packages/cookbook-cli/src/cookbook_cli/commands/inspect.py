@@ -1,0 +1,90 @@
+"""`cookbook runs` and `cookbook plot`: read run directories back."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from cookbook_runtime.errors import ConfigError
+
+from cookbook_cli._output import format_value, out_console
+from cookbook_cli._runs import find_runs, headline_metrics, require_run_dir, summarize
+
+__all__ = ["list_runs", "plot_runs"]
+
+_DEFAULT_METRICS = ("train_mean_nll", "loss", "test/nll", "reward")
+
+
+def list_runs(root: Path) -> None:
+    from rich.table import Table
+
+    paths = find_runs(root)
+    console = out_console()
+    if not paths:
+        console.print(f"no runs under {root}")
+        return
+    table = Table(show_header=True, header_style="bold")
+    for column in ("run", "experiment", "status", "steps", "last metrics"):
+        table.add_column(column)
+    for path in paths:
+        s = summarize(path)
+        metrics = "  ".join(f"{k}={format_value(v)}" for k, v in headline_metrics(s.last_metrics).items())
+        shown = str(path.relative_to(root)) if path != root else str(path)
+        table.add_row(shown, s.experiment, s.status, str(s.steps), metrics)
+    console.print(table)
+
+
+def _default_metric(rows: list[dict[str, Any]]) -> str:
+    keys = {k for row in rows for k in row}
+    for key in _DEFAULT_METRICS:
+        if key in keys:
+            return key
+    raise ConfigError("no loss metric found in metrics.jsonl; pick one with --metric NAME")
+
+
+def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path) -> None:
+    """One chart per metric, one line per run; metadata lists the series drawn."""
+    summaries = [summarize(require_run_dir(p).path) for p in run_dirs]
+    all_rows = [row for s in summaries for row in s.metrics]
+    if not all_rows:
+        raise ConfigError("the runs have no metrics.jsonl rows to plot yet")
+    metrics = metrics or [_default_metric(all_rows)]
+    known = sorted({k for row in all_rows for k in row})
+    for metric in metrics:
+        if metric not in known:
+            from cookbook_runtime.errors import UnknownNameError
+
+            raise UnknownNameError("metric", metric, known)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(8, 3.2 * len(metrics)), squeeze=False)
+    series: list[str] = []
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, metric in zip(axes[:, 0], metrics, strict=True):
+        for i, s in enumerate(summaries):
+            points = [
+                (row.get("step", n), row[metric])
+                for n, row in enumerate(s.metrics)
+                if isinstance(row.get(metric), int | float) and math.isfinite(row[metric])
+            ]
+            if not points:
+                continue
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, label=str(s.path), color=colors[i % len(colors)], linewidth=1.8)
+            series.append(f"{s.path}:{metric}")
+        ax.set_title(metric)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize="small")
+    fig.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, format="png", dpi=100, metadata={"Description": json.dumps({"series": series})})
+    plt.close(fig)
+    out_console().print(f"wrote {output} ({len(series)} series)")

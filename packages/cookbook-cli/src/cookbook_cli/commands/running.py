@@ -1,0 +1,151 @@
+"""`cookbook spec`, `run` and `run-spec`: configure a recipe, validate, run, report."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.ir import Experiment
+from cookbook_runtime.runtime import Recipe, RunResult, Runtime, get_recipe, redact
+from pydantic import BaseModel
+
+from cookbook_cli import _state
+from cookbook_cli._group import USAGE_EXIT, fail
+from cookbook_cli._inputs import build_config_values, deep_merge, parse_port_overrides
+from cookbook_cli._output import bindings_table, err_console, format_value, out_console, print_json
+from cookbook_cli._runs import headline_metrics, summarize
+
+__all__ = ["RunOptions", "print_spec", "run_dir_of", "run_recipe", "run_spec_file"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: port overrides, dry run, and what to do with an existing run directory."""
+
+    ports: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    if_exists: str = "resume"
+    yes: bool = False
+
+
+def _configure(
+    recipe: Recipe, runtime: Runtime, overrides: list[str], config_file: Path | None
+) -> BaseModel:
+    """The recipe's validated config: manifest defaults < config file < overrides."""
+    values = build_config_values(recipe.Config, overrides, config_file)
+    defaults = recipe.defaults_for(runtime.manifest().name)
+    return runtime.config(recipe, deep_merge(defaults, values))
+
+
+def print_spec(name: str, overrides: list[str], *, config_file: Path | None, manifest: str) -> None:
+    recipe = get_recipe(name)
+    runtime = Runtime(manifest)
+    spec = runtime.build_spec(recipe, _configure(recipe, runtime, overrides, config_file))
+    print_json(spec.model_dump(mode="json"))
+
+
+def run_dir_of(spec: Experiment) -> Path:
+    """Where the runtime puts this run (the spec's log path, else runs/<id>)."""
+    if spec.outputs.log_path:
+        return Path(spec.outputs.log_path).expanduser()
+    return Path("runs") / spec.id
+
+
+def _prepare_run_dir(path: Path, if_exists: str, yes: bool) -> None:
+    """Apply --if-exists to an existing, non-empty run directory."""
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return
+    if if_exists == "resume":
+        err_console().print(f"resuming run in {path}", highlight=False)
+        return
+    if if_exists == "fail":
+        raise ConfigError(
+            f"run directory {str(path)!r} already exists; pass --if-exists resume or overwrite, "
+            "or choose another log_path"
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(f"refusing to delete {str(path)!r} without confirmation; pass --yes to overwrite it")
+            import typer
+
+            raise typer.Exit(USAGE_EXIT)
+        import typer
+
+        if not typer.confirm(f"Delete {path} and start over?", default=False):
+            raise typer.Abort()
+    shutil.rmtree(path)
+
+
+def _dry_run(runtime: Runtime, spec: Experiment) -> None:
+    planned = runtime.validate(spec)
+    print_json(spec.model_dump(mode="json"))
+    console = err_console()
+    console.print(bindings_table(runtime.bindings(spec.backend), title=f"ports (manifest '{spec.backend.manifest}')"))
+    stages = ", ".join(p.spec.key for p in planned)
+    console.print(f"dry run: {len(planned)} stage(s) valid ({stages}); nothing was run", highlight=False)
+
+
+def _report(result: RunResult) -> None:
+    console = out_console()
+    if result.run_dir is not None:
+        console.print(f"[bold]run directory:[/bold] {result.run_dir}", highlight=False)
+        summary = summarize(result.run_dir)
+        shown = headline_metrics(summary.last_metrics, limit=6)
+        if shown:
+            text = "  ".join(f"{k}={format_value(v)}" for k, v in shown.items())
+            console.print(f"[bold]last metrics[/bold] (step {summary.steps}): {text}", highlight=False)
+    names = {s.key: s.name for s in result.experiment.pipeline}
+    for key, outputs in result.outputs.items():
+        if names.get(key) != "sample" or "completion" not in outputs:
+            continue
+        out: dict[str, Any] = redact(dict(outputs))
+        console.print(f"[bold]prompt:[/bold] {out.get('prompt', '')}", highlight=False, markup=True)
+        console.print("[bold]answer:[/bold] ", end="", markup=True)
+        console.print(str(out["completion"]), markup=False, highlight=False)
+
+
+def _execute(runtime: Runtime, spec: Experiment, config: BaseModel | None, options: RunOptions) -> None:
+    if options.dry_run:
+        _dry_run(runtime, spec)
+        return
+    runtime.validate(spec)
+    _prepare_run_dir(run_dir_of(spec), options.if_exists, options.yes)
+    from cookbook_cli._progress import ProgressBar
+
+    with ProgressBar(enabled=_state.verbosity() >= 0):
+        result = asyncio.run(runtime.arun_spec(spec, config=config))
+    _report(result)
+
+
+def run_recipe(
+    name: str, overrides: list[str], *, config_file: Path | None, manifest: str, options: RunOptions
+) -> None:
+    recipe = get_recipe(name)
+    runtime = Runtime(manifest, overrides=parse_port_overrides(options.ports))
+    config = _configure(recipe, runtime, overrides, config_file)
+    spec = runtime.build_spec(recipe, config)
+    _execute(runtime, spec, config, options)
+
+
+def run_spec_file(path: Path, *, manifest: str | None, options: RunOptions) -> None:
+    if not path.is_file():
+        raise ConfigError(f"spec file {str(path)!r} does not exist; write one with 'cookbook spec RECIPE > exp.json'")
+    try:
+        spec = Experiment.from_json(path.read_bytes())
+    except ValueError as exc:
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            from cookbook_runtime.runtime import format_validation_error
+
+            raise ConfigError(format_validation_error(exc, prefix=f"spec file {str(path)!r}: ")) from None
+        raise
+    if manifest is not None:
+        spec = spec.model_copy(update={"backend": spec.backend.model_copy(update={"manifest": manifest})})
+    runtime = Runtime(spec.backend.manifest, overrides=parse_port_overrides(options.ports))
+    _execute(runtime, spec, None, options)
