@@ -1,0 +1,118 @@
+"""The built-in losses, over padded `[batch, time]` tensors, as the Tinker API defines them.
+
+Every loss is a *sum* over tokens (not a mean), so gradients from several
+`forward_backward` calls add up the same way whatever the batching; loops that want
+a mean scale `weights` or `advantages` themselves. Notation, per token:
+
+    lp   = target logprob under the current weights   (`logprobs` output)
+    q    = sampling logprob from `loss_fn_inputs["logprobs"]`
+    A    = `loss_fn_inputs["advantages"]`
+    w    = `loss_fn_inputs["weights"]`
+    r    = exp(lp - q), the importance ratio
+    clip = clamp(., clip_low_threshold, clip_high_threshold)   (defaults 0.8, 1.2)
+
+`mask` is 1 on real tokens and 0 on padding; padding never contributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import torch
+
+from cookbook_runtime.errors import ConfigError
+
+__all__ = ["LOSSES", "LossInputs", "REQUIRED_INPUTS", "compute_loss"]
+
+LossInputs = Mapping[str, torch.Tensor]
+"""Padded `[batch, time]` float tensors by `loss_fn_inputs` key, plus `mask`."""
+
+DEFAULT_CLIP_LOW = 0.8
+DEFAULT_CLIP_HIGH = 1.2
+DEFAULT_DRO_BETA = 0.05
+
+
+def cross_entropy(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> torch.Tensor:
+    """Weighted negative log-likelihood: `loss = -sum(w * lp)`; `w` defaults to 1."""
+    weights = inputs.get("weights", inputs["mask"])
+    return -(lp * weights * inputs["mask"]).sum()
+
+
+def importance_sampling(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> torch.Tensor:
+    """Off-policy REINFORCE: `loss = -sum(r * A)` with `r = exp(lp - q)`."""
+    ratio = torch.exp(lp - inputs["logprobs"])
+    return -(ratio * inputs["advantages"] * inputs["mask"]).sum()
+
+
+def ppo(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> torch.Tensor:
+    """Clipped surrogate, token-wise: `loss = -sum(min(r * A, clip(r) * A))`.
+
+    `loss_fn_config` keys `clip_low_threshold` (default 0.8) and `clip_high_threshold`
+    (default 1.2) bound the ratio.
+    """
+    ratio = torch.exp(lp - inputs["logprobs"])
+    clipped = torch.clamp(ratio, _clip_low(config), _clip_high(config))
+    adv = inputs["advantages"]
+    return -(torch.minimum(ratio * adv, clipped * adv) * inputs["mask"]).sum()
+
+
+def cispo(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> torch.Tensor:
+    """Clipped-ratio-weighted policy gradient: `loss = -sum(sg(clip(r)) * lp * A)`.
+
+    `sg` stops the gradient, so the clipped ratio only weights each token's
+    log-likelihood gradient. Thresholds as for `ppo`.
+    """
+    ratio = torch.exp(lp - inputs["logprobs"])
+    weight = torch.clamp(ratio, _clip_low(config), _clip_high(config)).detach()
+    return -(weight * lp * inputs["advantages"] * inputs["mask"]).sum()
+
+
+def dro(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> torch.Tensor:
+    """Quadratic-penalty policy gradient: `loss = -sum(lp * A - beta/2 * (lp - q)^2)`.
+
+    `loss_fn_config["beta"]` sets the penalty (default 0.05).
+    """
+    beta = float(config.get("beta", DEFAULT_DRO_BETA))
+    objective = lp * inputs["advantages"] - 0.5 * beta * (lp - inputs["logprobs"]) ** 2
+    return -(objective * inputs["mask"]).sum()
+
+
+def _clip_low(config: Mapping[str, float]) -> float:
+    return float(config.get("clip_low_threshold", DEFAULT_CLIP_LOW))
+
+
+def _clip_high(config: Mapping[str, float]) -> float:
+    return float(config.get("clip_high_threshold", DEFAULT_CLIP_HIGH))
+
+
+LossFn = Callable[[torch.Tensor, LossInputs, Mapping[str, float]], torch.Tensor]
+
+LOSSES: dict[str, LossFn] = {
+    "cross_entropy": cross_entropy,
+    "importance_sampling": importance_sampling,
+    "ppo": ppo,
+    "cispo": cispo,
+    "dro": dro,
+}
+
+REQUIRED_INPUTS: dict[str, tuple[str, ...]] = {
+    "cross_entropy": (),
+    "importance_sampling": ("logprobs", "advantages"),
+    "ppo": ("logprobs", "advantages"),
+    "cispo": ("logprobs", "advantages"),
+    "dro": ("logprobs", "advantages"),
+}
+
+
+def compute_loss(
+    name: str, lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float] | None = None
+) -> torch.Tensor:
+    """The scalar loss `name` over padded target logprobs `lp` and its inputs."""
+    try:
+        fn = LOSSES[name]
+    except KeyError:
+        raise ConfigError(f"unknown loss {name!r}; the local engine supports: {', '.join(LOSSES)}") from None
+    missing = [k for k in REQUIRED_INPUTS[name] if k not in inputs]
+    if missing:
+        raise ConfigError(f"loss {name!r} needs loss_fn_inputs {missing}; add them to every Datum")
+    return fn(lp, inputs, config or {})
