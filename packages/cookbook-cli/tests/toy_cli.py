@@ -1,0 +1,13 @@
+"""`python toy_cli.py ARGS`: the `cookbook` command with the toy recipe registered."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import toy_recipe  # noqa: E402
+
+from cookbook_cli.app import main  # noqa: E402
+
+toy_recipe.register()
+main()
