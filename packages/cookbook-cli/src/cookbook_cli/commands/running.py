@@ -101,7 +101,8 @@ def _report(result: RunResult) -> None:
             console.print(f"[bold]last metrics[/bold] (step {summary.steps}): {text}", highlight=False)
     names = {s.key: s.name for s in result.experiment.pipeline}
     for key, outputs in result.outputs.items():
-        if names.get(key) != "sample" or "completion" not in outputs:
+        # A `sample` stage's outputs, or any stage returning the same shape (CONVENTIONS.md).
+        if "completion" not in outputs or (names.get(key) != "sample" and "prompt" not in outputs):
             continue
         out: dict[str, Any] = redact(dict(outputs))
         console.print(f"[bold]prompt:[/bold] {out.get('prompt', '')}", highlight=False, markup=True)
