@@ -1,0 +1,82 @@
+"""The training stages run through the real pipeline runner on fake ports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cookbook_runtime.errors import ConfigError, StageFailed
+from cookbook_runtime.framework import RunDir, read_jsonl, run, validate
+from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec
+from cookbook_runtime.ports import Ports
+from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient
+from cookbook_runtime.train.stages import SampleStage, SupervisedTrainStage
+
+from .conftest import training_config
+
+
+def _experiment(*stages: StageSpec, **training: object) -> Experiment:
+    config = training_config(model=ModelRef(name="fake/model", renderer="qwen3_instruct"), **training)
+    return Experiment(id="sl", training=config, dataset=config.dataset, pipeline=list(stages))
+
+
+def _ports(store: FakeDatasetStore) -> Ports:
+    return Ports(service=FakeServiceClient(), datasets=store)
+
+
+def test_options_are_frozen_documented_and_strict() -> None:
+    for stage in (SupervisedTrainStage, SampleStage):
+        options = stage.Options
+        assert options.model_config.get("extra") == "forbid"
+        assert options.model_config.get("frozen") is True
+        assert all(f.description for f in options.model_fields.values()), stage.name
+    bad = _experiment(StageSpec(name="supervised_train", options={"lookahed": 2}))
+    with pytest.raises(ConfigError, match="lookahed"):
+        validate(bad)
+
+
+async def test_train_then_sample_outputs(store: FakeDatasetStore, tmp_path: Path) -> None:
+    spec = _experiment(
+        StageSpec(name="supervised_train"),
+        StageSpec(name="sample", options={"max_tokens": 8}),
+        StageSpec(name="evaluate_nll"),
+    )
+    ctx = await run(spec, _ports(store), tmp_path)
+    train = ctx.outputs["supervised_train"]
+    assert set(train) >= {"final_state_path", "final_sampler_path", "steps", "base_model", "renderer"}
+    assert (train["steps"], train["base_model"], train["renderer"]) == (10, "fake/model", "qwen3_instruct")
+    sample = ctx.outputs["sample"]
+    assert set(sample) == {"prompt", "completion", "sampler_path"}
+    assert sample["prompt"] == "t0?"  # the first held-out conversation's user turn
+    assert sample["sampler_path"] == train["final_sampler_path"]
+    assert isinstance(sample["completion"], str)
+    nll = ctx.outputs["evaluate_nll"]["nll"]
+    assert nll == pytest.approx(train["final_test_nll"])
+    first_eval = next(r for r in read_jsonl(tmp_path / "metrics.jsonl") if "test/nll" in r)["test/nll"]
+    assert nll < first_eval
+
+
+async def test_sample_with_an_explicit_prompt(store: FakeDatasetStore, tmp_path: Path) -> None:
+    spec = _experiment(StageSpec(name="supervised_train"), StageSpec(name="sample", options={"prompt": "hello"}))
+    ctx = await run(spec, _ports(store), tmp_path)
+    assert ctx.outputs["sample"]["prompt"] == "hello"
+    assert RunDir(tmp_path).read_json("sample.json")["messages"] == [{"role": "user", "content": "hello"}]
+
+
+async def test_sample_without_weights_says_what_to_do(store: FakeDatasetStore, tmp_path: Path) -> None:
+    with pytest.raises(StageFailed, match="run 'supervised_train' first or set sampler_path"):
+        await run(_experiment(StageSpec(name="sample")), _ports(store), tmp_path)
+
+
+async def test_malformed_row_fails_the_stage_naming_the_row(tmp_path: Path) -> None:
+    rows = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]} for i in range(8)]
+    rows[3] = {"msgs": []}
+    store = FakeDatasetStore({"chat": {"train": rows}})
+    spec = _experiment(StageSpec(name="supervised_train"), dataset=DatasetRef(name="chat"), seed=0)
+    with pytest.raises(StageFailed, match="dataset 'chat' split 'train' row 3 has no 'messages' field"):
+        await run(spec, _ports(store), tmp_path)
+    skipping = _experiment(
+        StageSpec(name="supervised_train"), dataset=DatasetRef(name="chat", skip_malformed=True)
+    )
+    ctx = await run(skipping, _ports(store), tmp_path / "skip")
+    assert ctx.outputs["supervised_train"]["skipped_rows"] >= 1
