@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cookbook_recipes.datasets import tiny_chat
+
+
+def test_shipped_files_are_exactly_what_the_generator_makes(tmp_path: Path) -> None:
+    tiny_chat.write(tmp_path)
+    for split in tiny_chat.SPLITS:
+        shipped = (tiny_chat.DATA_DIR / f"{split}.jsonl").read_bytes()
+        regenerated = (tmp_path / f"{split}.jsonl").read_bytes()
+        assert regenerated == shipped, f"{split}.jsonl differs: run python -m cookbook_recipes.datasets.tiny_chat"
+
+
+def test_generation_is_deterministic_and_seeded() -> None:
+    small = {"train": 50, "test": 10}
+    assert tiny_chat.generate(7, small) == tiny_chat.generate(7, small)
+    assert tiny_chat.generate(7, small) != tiny_chat.generate(8, small)
+
+
+def test_held_out_questions_never_appear_in_training() -> None:
+    rows = {
+        split: [json.loads(line) for line in (tiny_chat.DATA_DIR / f"{split}.jsonl").read_text().splitlines()]
+        for split in tiny_chat.SPLITS
+    }
+    assert {s: len(r) for s, r in rows.items()} == tiny_chat.SPLITS
+    questions = {s: {r["messages"][0]["content"] for r in rs} for s, rs in rows.items()}
+    assert not questions["train"] & questions["test"]
+    for row in rows["train"][:50]:
+        assert [m["role"] for m in row["messages"]] == ["user", "assistant"]
+
+
+def test_answers_are_correct() -> None:
+    rows = tiny_chat.generate(3, {"train": 300, "test": 0})["train"]
+    for row in rows:
+        q, a = row["messages"][0]["content"], row["messages"][1]["content"]
+        if q.startswith("What is") and " + " in q:
+            x, y = q.removeprefix("What is ").removesuffix("?").split(" + ")
+            assert a == f"{x} + {y} = {int(x) + int(y)}", q
+        if q.startswith("Reverse the word "):
+            assert a.replace(" ", "") == q.removeprefix("Reverse the word ").removesuffix(".")[::-1], q
