@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from cookbook_adapters.local import TINY_CHAT, LocalServiceClient, tiny_chat_dir  # noqa: E402
+from cookbook_adapters.local import TINY_CHAT, LocalServiceClient, tiny_chat_dir
 
 
 @pytest.fixture(scope="session")

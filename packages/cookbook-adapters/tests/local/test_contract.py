@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cookbook_runtime.testing import SERVICE_CHECKS
-
 from cookbook_adapters.local import TINY_CHAT, LocalServiceClient
+from cookbook_runtime.testing import SERVICE_CHECKS
 
 
 @pytest.mark.parametrize("check", SERVICE_CHECKS.values(), ids=list(SERVICE_CHECKS))

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch.nn.utils.rnn import pad_sequence
-
 from cookbook_runtime.errors import DataError
 from cookbook_runtime.train.types import Datum, ModelInput, TensorData
+from torch.nn.utils.rnn import pad_sequence
 
 __all__ = ["Batch", "make_batch", "target_logprobs", "to_outputs"]
 
@@ -39,7 +38,9 @@ def _ids(model_input: ModelInput, index: int) -> list[int]:
     try:
         return model_input.to_ints()
     except ValueError:
-        raise DataError(f"datum {index} holds an image chunk; the local engine is text-only") from None
+        raise DataError(
+            f"datum {index} holds an image chunk; the local engine is text-only"
+        ) from None
 
 
 def make_batch(data: Sequence[Datum], device: torch.device) -> Batch:
@@ -55,10 +56,14 @@ def make_batch(data: Sequence[Datum], device: torch.device) -> Batch:
             raise DataError(f"datum {i} has an empty model_input")
         found = datum.loss_fn_inputs.get("target_tokens")
         if found is None:
-            raise DataError(f"datum {i} has no loss_fn_inputs['target_tokens']; add the next-token targets")
+            raise DataError(
+                f"datum {i} has no loss_fn_inputs['target_tokens']; add the next-token targets"
+            )
         tgt = torch.tensor(found.data, dtype=torch.long)
         if tgt.shape != ids.shape:
-            raise DataError(f"datum {i}: target_tokens has {tgt.numel()} entries for {ids.numel()} input tokens")
+            raise DataError(
+                f"datum {i}: target_tokens has {tgt.numel()} entries for {ids.numel()} input tokens"
+            )
         inputs.append(ids)
         targets.append(tgt)
         for key, value in datum.loss_fn_inputs.items():
@@ -66,7 +71,9 @@ def make_batch(data: Sequence[Datum], device: torch.device) -> Batch:
                 continue
             arr = torch.tensor(value.data, dtype=torch.float32)
             if arr.shape != ids.shape:
-                raise DataError(f"datum {i}: loss_fn_inputs[{key!r}] has {arr.numel()} entries for {ids.numel()} tokens")
+                raise DataError(
+                    f"datum {i}: loss_fn_inputs[{key!r}] has {arr.numel()} entries for {ids.numel()} tokens"
+                )
             extras.setdefault(key, []).append(arr)
     lengths = [t.numel() for t in inputs]
     for key, values in extras.items():
@@ -76,14 +83,19 @@ def make_batch(data: Sequence[Datum], device: torch.device) -> Batch:
     target_ids = pad_sequence(targets, batch_first=True).to(device, non_blocking=True)
     lens = torch.tensor(lengths)
     mask = (torch.arange(input_ids.shape[1]).unsqueeze(0) < lens.unsqueeze(1)).to(device)
-    loss_inputs = {k: pad_sequence(v, batch_first=True).to(device, non_blocking=True) for k, v in extras.items()}
+    loss_inputs = {
+        k: pad_sequence(v, batch_first=True).to(device, non_blocking=True)
+        for k, v in extras.items()
+    }
     loss_inputs["mask"] = mask.float()
     return Batch(input_ids, target_ids, mask, lengths, loss_inputs)
 
 
 def target_logprobs(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
     """`[batch, time]` logprob of each target token (float32), differentiable."""
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits
+    logits = model(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False
+    ).logits
     flat = logits.float().reshape(-1, logits.shape[-1])
     nll = F.cross_entropy(flat, batch.targets.reshape(-1), reduction="none")
     return -nll.view(batch.targets.shape) * batch.loss_inputs["mask"]
@@ -93,5 +105,6 @@ def to_outputs(lp: torch.Tensor, lengths: Sequence[int]) -> list[dict[str, Tenso
     """Per-datum `{"logprobs": TensorData}`, unpadded."""
     rows = lp.detach().float().cpu().tolist()
     return [
-        {"logprobs": TensorData(tuple(row[:n]), "float32", (n,))} for row, n in zip(rows, lengths, strict=True)
+        {"logprobs": TensorData(tuple(row[:n]), "float32", (n,))}
+        for row, n in zip(rows, lengths, strict=True)
     ]

@@ -18,7 +18,14 @@ from typing import Any
 
 from cookbook_runtime.errors import BackendError
 
-__all__ = ["SAMPLER_META", "STATE_META", "SamplerMeta", "StateMeta", "read_sampler_meta", "read_state_meta"]
+__all__ = [
+    "SAMPLER_META",
+    "STATE_META",
+    "SamplerMeta",
+    "StateMeta",
+    "read_sampler_meta",
+    "read_state_meta",
+]
 
 STATE_META = "cookbook_state.json"
 SAMPLER_META = "cookbook_sampler.json"
@@ -55,7 +62,9 @@ class SamplerMeta:
 def _read(path: str, name: str, what: str) -> dict[str, Any]:
     meta = Path(path).expanduser() / name
     if not meta.exists():
-        raise BackendError(f"no {what} at {path!r} (missing {name}); pass a path a local client saved")
+        raise BackendError(
+            f"no {what} at {path!r} (missing {name}); pass a path a local client saved"
+        )
     loaded: dict[str, Any] = json.loads(meta.read_text())
     return loaded
 

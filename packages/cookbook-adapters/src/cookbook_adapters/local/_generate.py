@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-
 from cookbook_runtime.train.types import SampledSequence, SamplingParams
 
 __all__ = ["GenerationLimits", "generate"]
@@ -85,7 +84,9 @@ def generate(
                 continue
             tokens[row].append(tok)
             logprobs[row].append(lp)
-            if tok in stop_ids or (stop_strings and _ends_with_stop(decode(tokens[row]), stop_strings)):
+            if tok in stop_ids or (
+                stop_strings and _ends_with_stop(decode(tokens[row]), stop_strings)
+            ):
                 running[row] = False
                 reasons[row] = "stop"
         if not any(running):

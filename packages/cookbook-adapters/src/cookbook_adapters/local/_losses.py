@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import torch
-
 from cookbook_runtime.errors import ConfigError
 
-__all__ = ["LOSSES", "LossInputs", "REQUIRED_INPUTS", "compute_loss"]
+__all__ = ["LOSSES", "REQUIRED_INPUTS", "LossInputs", "compute_loss"]
 
 LossInputs = Mapping[str, torch.Tensor]
 """Padded `[batch, time]` float tensors by `loss_fn_inputs` key, plus `mask`."""
@@ -32,13 +31,17 @@ DEFAULT_CLIP_HIGH = 1.2
 DEFAULT_DRO_BETA = 0.05
 
 
-def cross_entropy(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> torch.Tensor:
+def cross_entropy(
+    lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]
+) -> torch.Tensor:
     """Weighted negative log-likelihood: `loss = -sum(w * lp)`; `w` defaults to 1."""
     weights = inputs.get("weights", inputs["mask"])
     return -(lp * weights * inputs["mask"]).sum()
 
 
-def importance_sampling(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> torch.Tensor:
+def importance_sampling(
+    lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]
+) -> torch.Tensor:
     """Off-policy REINFORCE: `loss = -sum(r * A)` with `r = exp(lp - q)`."""
     ratio = torch.exp(lp - inputs["logprobs"])
     return -(ratio * inputs["advantages"] * inputs["mask"]).sum()
@@ -111,7 +114,9 @@ def compute_loss(
     try:
         fn = LOSSES[name]
     except KeyError:
-        raise ConfigError(f"unknown loss {name!r}; the local engine supports: {', '.join(LOSSES)}") from None
+        raise ConfigError(
+            f"unknown loss {name!r}; the local engine supports: {', '.join(LOSSES)}"
+        ) from None
     missing = [k for k in REQUIRED_INPUTS[name] if k not in inputs]
     if missing:
         raise ConfigError(f"loss {name!r} needs loss_fn_inputs {missing}; add them to every Datum")

@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
+from cookbook_runtime.errors import BackendError, ConfigError
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
 from cookbook_adapters.local._tiny import TINY_CHAT, tiny_chat_dir
-from cookbook_runtime.errors import BackendError, ConfigError
 
 __all__ = [
     "LoraSpec",
@@ -31,10 +31,33 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-hf_logging.disable_progress_bar()
+cast(Any, hf_logging).disable_progress_bar()
 
-_ATTN = ("q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj", "c_attn", "query", "key", "value", "out_proj")
-_MLP = ("gate_proj", "up_proj", "down_proj", "gate_up_proj", "fc1", "fc2", "c_fc", "c_proj", "w1", "w2", "w3")
+_ATTN = (
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "qkv_proj",
+    "c_attn",
+    "query",
+    "key",
+    "value",
+    "out_proj",
+)
+_MLP = (
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+    "gate_up_proj",
+    "fc1",
+    "fc2",
+    "c_fc",
+    "c_proj",
+    "w1",
+    "w2",
+    "w3",
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +84,9 @@ def pick_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
         return torch.float32 if device.type == "cpu" else torch.bfloat16
     found = getattr(torch, dtype, None)
     if not isinstance(found, torch.dtype) or not found.is_floating_point:
-        raise ConfigError(f"dtype {dtype!r} is not a torch floating dtype; use float32, bfloat16 or float16")
+        raise ConfigError(
+            f"dtype {dtype!r} is not a torch floating dtype; use float32, bfloat16 or float16"
+        )
     return found
 
 
@@ -72,7 +97,9 @@ def resolve_model_dir(name: str, cache_root: Path | None = None) -> Path:
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
-            raise ConfigError(f"model directory {str(path)!r} has no config.json; point at an HF model directory")
+            raise ConfigError(
+                f"model directory {str(path)!r} has no config.json; point at an HF model directory"
+            )
         return path
     try:
         from huggingface_hub import snapshot_download
@@ -88,7 +115,9 @@ def resolve_model_dir(name: str, cache_root: Path | None = None) -> Path:
 def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
     """The model's HF tokenizer, from local files only."""
     try:
-        tok: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        tok: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(
+            model_dir, local_files_only=True
+        )
     except Exception as exc:
         raise BackendError(f"could not load a tokenizer from {str(model_dir)!r}: {exc}") from exc
     return tok
@@ -97,7 +126,9 @@ def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
 def load_model(model_dir: Path, device: torch.device, dtype: torch.dtype) -> Any:
     """The causal LM at `model_dir` on `device`, in `dtype`."""
     try:
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, local_files_only=True)
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            model_dir, dtype=dtype, local_files_only=True
+        )
     except Exception as exc:
         raise BackendError(f"could not load a causal LM from {str(model_dir)!r}: {exc}") from exc
     return model.to(device)
@@ -114,12 +145,12 @@ def lora_targets(model: Any, spec: LoraSpec) -> list[str]:
         if module is unembed:
             if spec.train_unembed:
                 names.add(full_name)
-        elif spec.train_attn and leaf in _ATTN:
-            names.add(leaf)
-        elif spec.train_mlp and leaf in _MLP:
+        elif (spec.train_attn and leaf in _ATTN) or (spec.train_mlp and leaf in _MLP):
             names.add(leaf)
     if not names:
-        raise ConfigError("the LoRA selects no layer: enable train_attn, train_mlp or train_unembed")
+        raise ConfigError(
+            "the LoRA selects no layer: enable train_attn, train_mlp or train_unembed"
+        )
     return sorted(names)
 
 
@@ -130,7 +161,7 @@ def apply_lora(model: Any, spec: LoraSpec, seed: int | None) -> Any:
         return model
     config = LoraConfig(
         r=spec.rank,
-        lora_alpha=spec.alpha,
+        lora_alpha=cast(Any, spec.alpha),
         lora_dropout=0.0,
         bias="none",
         target_modules=lora_targets(model, spec),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParams
 
 from cookbook_adapters.local._generate import GenerationLimits, generate
 from cookbook_adapters.local._worker import Worker
-from cookbook_runtime.train.tokenizer import Tokenizer
-from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParams
 
 __all__ = ["LocalSamplingClient"]
 
@@ -27,7 +27,9 @@ class LocalSamplingClient:
         max_context = int(getattr(config, "max_position_embeddings", 2048) or 2048)
         self._limits = GenerationLimits(frozenset({eos} if eos is not None else ()), max_context)
 
-    async def sample(self, prompt: ModelInput, num_samples: int, params: SamplingParams) -> SampleResult:
+    async def sample(
+        self, prompt: ModelInput, num_samples: int, params: SamplingParams
+    ) -> SampleResult:
         ids = prompt.to_ints()
 
         def run() -> SampleResult:

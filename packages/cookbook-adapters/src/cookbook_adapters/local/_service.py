@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.train.tokenizer import Tokenizer
 from peft import PeftModel
 
 from cookbook_adapters.local._checkpoints import read_sampler_meta, read_state_meta
@@ -22,8 +24,6 @@ from cookbook_adapters.local._models import (
 from cookbook_adapters.local._paths import cache_root
 from cookbook_adapters.local._sampling import LocalSamplingClient
 from cookbook_adapters.local._training import LocalTrainingClient
-from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.train.tokenizer import Tokenizer
 
 __all__ = ["LocalServiceClient"]
 
@@ -77,7 +77,9 @@ class LocalServiceClient:
         tok: Tokenizer = self._tokenizers[base_model]
         return tok
 
-    def _training_client(self, base_model: str, spec: LoraSpec, seed: int | None) -> LocalTrainingClient:
+    def _training_client(
+        self, base_model: str, spec: LoraSpec, seed: int | None
+    ) -> LocalTrainingClient:
         if spec.rank < 0:
             raise ConfigError(f"LoRA rank must be >= 0 (0 means full fine-tuning), got {spec.rank}")
         model_dir = self._model_dir(base_model)
@@ -157,4 +159,3 @@ class LocalServiceClient:
         for client in self._clients:
             await client.close()
         self._clients.clear()
-

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -55,7 +55,13 @@ _CHAT_TEMPLATE = (
 
 def _fingerprint() -> str:
     blob = json.dumps(
-        {"v": _BUILD_VERSION, "seed": _SEED, "vocab": _VOCAB_SIZE, "model": _MODEL, "template": _CHAT_TEMPLATE},
+        {
+            "v": _BUILD_VERSION,
+            "seed": _SEED,
+            "vocab": _VOCAB_SIZE,
+            "model": _MODEL,
+            "template": _CHAT_TEMPLATE,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -88,19 +94,23 @@ def _train_tokenizer() -> PreTrainedTokenizerFast:
     tok.train_from_iterator(corpus_lines(_SEED), trainer=trainer)
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in _SPECIAL])
     tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in _ADDED])
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        chat_template=_CHAT_TEMPLATE,
-        clean_up_tokenization_spaces=False,
-        model_max_length=_MODEL["max_position_embeddings"],
+    make_tokenizer = cast(Any, PreTrainedTokenizerFast)  # untyped in transformers
+    return cast(
+        PreTrainedTokenizerFast,
+        make_tokenizer(
+            tokenizer_object=tok,
+            eos_token="<|im_end|>",
+            pad_token="<|endoftext|>",
+            chat_template=_CHAT_TEMPLATE,
+            clean_up_tokenization_spaces=False,
+            model_max_length=_MODEL["max_position_embeddings"],
+        ),
     )
 
 
 def _build(out: Path) -> None:
     tokenizer = _train_tokenizer()
-    config = Qwen3Config(
+    config = cast(Any, Qwen3Config)(
         vocab_size=len(tokenizer),
         eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
         pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
@@ -110,7 +120,7 @@ def _build(out: Path) -> None:
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(_SEED)
     try:
-        model = Qwen3ForCausalLM(config)
+        model = cast(Any, Qwen3ForCausalLM)(config)
     finally:
         torch.random.set_rng_state(generator_state)
     model.generation_config.eos_token_id = config.eos_token_id

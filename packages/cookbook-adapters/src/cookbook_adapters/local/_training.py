@@ -14,15 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
-
-from cookbook_adapters.local._batch import make_batch, target_logprobs, to_outputs
-from cookbook_adapters.local._checkpoints import SamplerMeta, StateMeta, read_state_meta
-from cookbook_adapters.local._losses import compute_loss
-from cookbook_adapters.local._models import LoraSpec
-from cookbook_adapters.local._paths import atomic_directory
-from cookbook_adapters.local._sampling import LocalSamplingClient
-from cookbook_adapters.local._worker import LocalPending, Worker
 from cookbook_runtime.errors import BackendError
 from cookbook_runtime.ports import CustomLossFn
 from cookbook_runtime.train.tokenizer import Tokenizer
@@ -34,6 +25,15 @@ from cookbook_runtime.train.types import (
     OptimStepOutput,
     TrainingInfo,
 )
+from safetensors.torch import load_file, save_file
+
+from cookbook_adapters.local._batch import make_batch, target_logprobs, to_outputs
+from cookbook_adapters.local._checkpoints import SamplerMeta, StateMeta, read_state_meta
+from cookbook_adapters.local._losses import compute_loss
+from cookbook_adapters.local._models import LoraSpec
+from cookbook_adapters.local._paths import atomic_directory
+from cookbook_adapters.local._sampling import LocalSamplingClient
+from cookbook_adapters.local._worker import LocalPending, Worker
 
 __all__ = ["LocalTrainingClient"]
 
@@ -100,15 +100,23 @@ class LocalTrainingClient:
         batch = make_batch(data, self._device)
         with torch.inference_mode():
             lp = target_logprobs(self._model, batch)
-            loss = compute_loss(loss_fn, lp, batch.loss_inputs) if loss_fn == "cross_entropy" else None
-        return ForwardBackwardOutput(to_outputs(lp, batch.lengths), self._metrics(loss, batch.lengths))
+            loss = (
+                compute_loss(loss_fn, lp, batch.loss_inputs) if loss_fn == "cross_entropy" else None
+            )
+        return ForwardBackwardOutput(
+            to_outputs(lp, batch.lengths), self._metrics(loss, batch.lengths)
+        )
 
-    def _run_forward_backward(self, data: list[Datum], loss_fn: str, config: dict[str, float]) -> ForwardBackwardOutput:
+    def _run_forward_backward(
+        self, data: list[Datum], loss_fn: str, config: dict[str, float]
+    ) -> ForwardBackwardOutput:
         batch = make_batch(data, self._device)
         lp = target_logprobs(self._model, batch)
         loss = compute_loss(loss_fn, lp, batch.loss_inputs, config)
-        loss.backward()
-        return ForwardBackwardOutput(to_outputs(lp, batch.lengths), self._metrics(loss, batch.lengths))
+        torch.autograd.backward(loss)
+        return ForwardBackwardOutput(
+            to_outputs(lp, batch.lengths), self._metrics(loss, batch.lengths)
+        )
 
     def _run_custom(self, data: list[Datum], loss_fn: CustomLossFn) -> ForwardBackwardOutput:
         batch = make_batch(data, self._device)
@@ -117,7 +125,7 @@ class LocalTrainingClient:
         loss, metrics = loss_fn(data, per_datum)
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             raise BackendError("a custom loss must return a scalar torch tensor as its first value")
-        loss.backward()
+        torch.autograd.backward(loss)
         out = self._metrics(loss, batch.lengths)
         out.update({k: float(v) for k, v in metrics.items()})
         return ForwardBackwardOutput(to_outputs(lp, batch.lengths), out)
@@ -161,7 +169,9 @@ class LocalTrainingClient:
         dest = self._root / "states" / self.model_id / _safe_name(name)
 
         def fill(tmp: Path) -> None:
-            tensors = {n: p.detach().to("cpu", copy=True).contiguous() for n, p in self._named.items()}
+            tensors = {
+                n: p.detach().to("cpu", copy=True).contiguous() for n, p in self._named.items()
+            }
             save_file(tensors, str(tmp / _TRAINABLE))
             if self._optimizer is not None:
                 torch.save(self._optimizer.state_dict(), tmp / _OPTIMIZER)
@@ -192,7 +202,9 @@ class LocalTrainingClient:
         tensors = load_file(str(Path(path) / _TRAINABLE))
         missing = sorted(set(self._named) - set(tensors))
         if missing:
-            raise BackendError(f"state at {path!r} lacks {len(missing)} trainable tensors (e.g. {missing[0]!r})")
+            raise BackendError(
+                f"state at {path!r} lacks {len(missing)} trainable tensors (e.g. {missing[0]!r})"
+            )
         with torch.no_grad():
             for n, p in self._named.items():
                 p.copy_(tensors[n])
@@ -200,7 +212,9 @@ class LocalTrainingClient:
         opt_file = Path(path) / _OPTIMIZER
         if with_optimizer and opt_file.exists():
             self._optimizer = self._make_optimizer()
-            self._optimizer.load_state_dict(torch.load(opt_file, map_location=self._device, weights_only=True))
+            self._optimizer.load_state_dict(
+                torch.load(opt_file, map_location=self._device, weights_only=True)
+            )
         self.step = meta.step
 
     async def save_weights_for_sampler(self, name: str) -> LocalPending[str]:
@@ -214,7 +228,9 @@ class LocalTrainingClient:
                 self._model.save_pretrained(tmp, safe_serialization=True)
                 self._tokenizer.save_pretrained(tmp)
             else:  # LoRA factors only; the base weights stay where the base model is
-                self._model.save_pretrained(tmp, safe_serialization=True, save_embedding_layers=False)
+                self._model.save_pretrained(
+                    tmp, safe_serialization=True, save_embedding_layers=False
+                )
             SamplerMeta(base_model=self.base_model, rank=self.spec.rank).write(tmp)
 
         return str(atomic_directory(dest, fill, replace=True).resolve())
@@ -231,7 +247,10 @@ class LocalTrainingClient:
 
     async def info(self) -> TrainingInfo:
         return TrainingInfo(
-            base_model=self.base_model, lora_rank=self.spec.rank, model_id=self.model_id, tokenizer_id=self.base_model
+            base_model=self.base_model,
+            lora_rank=self.spec.rank,
+            model_id=self.model_id,
+            tokenizer_id=self.base_model,
         )
 
     async def close(self) -> None:
@@ -241,5 +260,7 @@ class LocalTrainingClient:
 def _safe_name(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
     if not cleaned:
-        raise BackendError(f"checkpoint name {name!r} has no usable characters; use letters, digits, '-', '_'")
+        raise BackendError(
+            f"checkpoint name {name!r} has no usable characters; use letters, digits, '-', '_'"
+        )
     return cleaned
