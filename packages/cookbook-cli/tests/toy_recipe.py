@@ -58,7 +58,7 @@ class ToyTrainStage:
         for step in range(options.steps):
             if options.fail and step == 1:
                 raise RuntimeError("toy training blew up")
-            nll *= 0.8
+            nll *= 1.0 - min(0.5, 200 * ctx.experiment.training.learning_rate)  # 0.8 at the default 1e-3
             await (await client.optim_step(AdamParams(learning_rate=ctx.experiment.training.learning_rate))).result()
             row = {"step": step, "train_mean_nll": nll, "learning_rate": 1e-3, "time/step": 0.01}
             ctx.run_dir.append_jsonl("metrics.jsonl", row)

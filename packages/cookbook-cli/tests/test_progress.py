@@ -1,0 +1,82 @@
+"""The progress bar: rendered in a real pseudo-terminal, and fed directly."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import TOY_CLI
+from rich.console import Console
+
+from cookbook_runtime.framework import Progress, report_progress
+
+from cookbook_cli._progress import ProgressBar, loss_of
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _run_in_pty(args: list[str], cwd: Path) -> tuple[int, str]:
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, str(TOY_CLI), *args], stdin=follower, stdout=follower, stderr=follower, cwd=cwd, env=env
+    )
+    os.close(follower)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return proc.wait(timeout=30), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_bar_in_a_terminal_shows_steps_loss_and_eta(tmp_path: Path) -> None:
+    code, raw = _run_in_pty(
+        ["run", "toy", "--manifest", "test", "log_path=r", "training.steps=6", "step_delay=0.15"], tmp_path
+    )
+    text = _ANSI.sub("", raw)
+    assert code == 0, text
+    assert "toy_train" in text
+    assert "6/6" in text, text
+    assert re.search(r"[1-5]/6", text), "no intermediate step was drawn"
+    assert "loss 0.5243" in text  # 2.0 * 0.8**6, the last step's loss
+    assert "eta" in text
+    assert "\x1b[" in raw  # it really drew on a terminal
+
+
+def test_progress_bar_renders_reports_while_active() -> None:
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=False, width=100)
+    with ProgressBar(console):
+        report_progress(Progress("train", 3, 10, {"train_mean_nll": 1.25}))
+        report_progress(Progress("train", 10, 10, {"train_mean_nll": 0.5}))
+    report_progress(Progress("train", 11, 10, {}))  # after exit: ignored
+    lines = [line for line in buf.getvalue().splitlines() if line.strip()]
+    assert lines[-1].split()[:1] == ["train"]
+    assert "10/10" in lines[-1] and "loss 0.5" in lines[-1]
+
+
+def test_disabled_progress_bar_prints_nothing() -> None:
+    buf = io.StringIO()
+    with ProgressBar(Console(file=buf), enabled=False):
+        report_progress(Progress("train", 1, 2, {}))
+    assert buf.getvalue() == ""
+
+
+def test_loss_of_prefers_the_loss_keys() -> None:
+    assert loss_of({"loss": 1.0, "train_mean_nll": 2.0}) == "loss 1"
+    assert loss_of({"train_mean_nll": 0.123456}) == "loss 0.1235"
+    assert loss_of({"reward": 1.0}) == ""
