@@ -1,0 +1,6 @@
+"""Make the parity helpers importable as plain modules from this folder."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
