@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import toy_recipe
-from typer.testing import CliRunner
-
 from cookbook_cli.app import app
+from typer.testing import CliRunner
 
 toy_recipe.register()
 

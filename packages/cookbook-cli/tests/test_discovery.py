@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
-
 from cookbook_cli import __version__
 
 

@@ -12,11 +12,9 @@ import time
 from pathlib import Path
 
 from conftest import TOY_CLI
-from rich.console import Console
-
-from cookbook_runtime.framework import Progress, report_progress
-
 from cookbook_cli._progress import ProgressBar, loss_of
+from cookbook_runtime.framework import Progress, report_progress
+from rich.console import Console
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from conftest import run_cli
-
 from cookbook_runtime.framework import read_jsonl
 
 

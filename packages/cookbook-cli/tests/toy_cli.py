@@ -5,9 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import toy_recipe  # noqa: E402
-
-from cookbook_cli.app import main  # noqa: E402
+import toy_recipe
+from cookbook_cli.app import main
 
 toy_recipe.register()
 main()

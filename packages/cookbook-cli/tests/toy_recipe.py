@@ -10,12 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from cookbook_runtime.framework import Context, Progress, register_stage, report_progress
 from cookbook_runtime.ir import Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
 from cookbook_runtime.runtime import register_recipe
 from cookbook_runtime.train.types import AdamParams
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ToyTraining(BaseModel):
