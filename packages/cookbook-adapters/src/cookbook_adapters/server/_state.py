@@ -1,0 +1,204 @@
+"""What the server remembers: sessions, models, samplers, saved paths and pending futures.
+
+Every training request is queued on its runtime client before the HTTP reply is
+sent (the SDK sends a model's requests one at a time, in order), so the runtime's
+submission-order guarantee is the server's. Each queued request becomes a future
+the SDK polls through `retrieve_future`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cookbook_runtime.errors import BackendError, ConfigError, CookbookError
+from cookbook_runtime.ports import SamplingClient, ServiceClient, TrainingClient
+
+__all__ = ["FutureResult", "ModelRecord", "NotFound", "SamplerRecord", "ServerState"]
+
+logger = logging.getLogger(__name__)
+
+_KEEP_DELIVERED_S = 600.0
+
+
+class NotFound(CookbookError):
+    """A session, model, sampler, path or request id the server does not know."""
+
+
+@dataclass(frozen=True)
+class FutureResult:
+    """A finished request's reply: a JSON object or protobuf bytes."""
+
+    json: dict[str, Any] | None = None
+    proto: bytes | None = None
+
+
+@dataclass
+class ModelRecord:
+    model_id: str
+    session_id: str
+    base_model: str
+    rank: int
+    client: TrainingClient
+    tokenizer_dir: str | None = None
+
+
+@dataclass
+class SamplerRecord:
+    sampler_id: str
+    session_id: str
+    base_model: str
+    model_path: str | None
+    client: SamplingClient
+    clones: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+@dataclass
+class _Pending:
+    task: asyncio.Task[FutureResult]
+    delivered_at: float | None = None
+
+
+@dataclass(frozen=True)
+class SavedPath:
+    backend_path: str
+    base_model: str
+    rank: int
+
+
+class ServerState:
+    """All mutable server state, owned by the server's event loop."""
+
+    def __init__(self, backend: ServiceClient, tokenizer_root: Path, models: list[str]) -> None:
+        self.backend = backend
+        self.tokenizer_root = tokenizer_root
+        self.supported_models = models
+        self.sessions: dict[str, float] = {}
+        self.models: dict[str, ModelRecord] = {}
+        self.samplers: dict[str, SamplerRecord] = {}
+        self.paths: dict[str, SavedPath] = {}
+        self._futures: dict[str, _Pending] = {}
+        self._names = itertools.count()
+
+    # -- sessions ---------------------------------------------------------------
+
+    def new_session(self) -> str:
+        session_id = f"session-{uuid.uuid4().hex[:12]}"
+        self.sessions[session_id] = time.monotonic()
+        return session_id
+
+    def heartbeat(self, session_id: str) -> None:
+        if session_id not in self.sessions:
+            raise NotFound(f"unknown session {session_id!r}: create a session first")
+        self.sessions[session_id] = time.monotonic()
+
+    async def finish_session(self, session_id: str) -> None:
+        """Close every model and forget every sampler the session made."""
+        self.sessions.pop(session_id, None)
+        for model_id in [m for m, r in self.models.items() if r.session_id == session_id]:
+            record = self.models.pop(model_id)
+            try:
+                await record.client.close()
+            except Exception:  # closing is best effort; the session is over either way
+                logger.warning("closing model %s failed", model_id, exc_info=True)
+        for sampler_id in [s for s, r in self.samplers.items() if r.session_id == session_id]:
+            del self.samplers[sampler_id]
+
+    # -- lookups ----------------------------------------------------------------
+
+    def model(self, model_id: str) -> ModelRecord:
+        try:
+            return self.models[model_id]
+        except KeyError:
+            raise NotFound(f"unknown model {model_id!r}: create it with create_model first") from None
+
+    def sampler(self, sampler_id: str) -> SamplerRecord:
+        try:
+            return self.samplers[sampler_id]
+        except KeyError:
+            raise NotFound(f"unknown sampling session {sampler_id!r}") from None
+
+    def next_name(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._names):06d}"
+
+    def remember_path(self, model: ModelRecord, kind: str, name: str, backend_path: str) -> str:
+        """A `tinker://` path for a saved backend path, remembered for later loads."""
+        path = f"tinker://{model.model_id}/{kind}/{name}"
+        self.paths[path] = SavedPath(backend_path, model.base_model, model.rank)
+        return path
+
+    def resolve_path(self, path: str) -> SavedPath:
+        """The backend path behind a `tinker://` path; other paths go to the backend as they are."""
+        if not path.startswith("tinker://"):
+            return SavedPath(path, "", 0)
+        try:
+            return self.paths[path]
+        except KeyError:
+            raise NotFound(f"unknown checkpoint path {path!r}: save it on this server first") from None
+
+    # -- futures ----------------------------------------------------------------
+
+    def submit(self, work: Callable[[], Awaitable[FutureResult]]) -> str:
+        """Run `work` in the background; the returned request id retrieves its result."""
+        self._prune()
+        request_id = f"req-{uuid.uuid4().hex}"
+
+        async def run() -> FutureResult:
+            return await work()
+
+        self._futures[request_id] = _Pending(asyncio.get_running_loop().create_task(run()))
+        return request_id
+
+    def fail(self, error: BaseException) -> str:
+        """A request id whose future already failed with `error` (an error found while queueing)."""
+
+        async def raise_it() -> FutureResult:
+            raise error
+
+        return self.submit(raise_it)
+
+    async def retrieve(self, request_id: str, wait_s: float) -> FutureResult | None:
+        """The result, None when still running after `wait_s`, or the request's error raised."""
+        pending = self._futures.get(request_id)
+        if pending is None:
+            raise NotFound(f"unknown request id {request_id!r}")
+        done, _ = await asyncio.wait({pending.task}, timeout=wait_s)
+        if not done:
+            return None
+        pending.delivered_at = pending.delivered_at or time.monotonic()
+        return pending.task.result()
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        stale = [
+            rid
+            for rid, p in self._futures.items()
+            if p.delivered_at is not None and now - p.delivered_at > _KEEP_DELIVERED_S
+        ]
+        for rid in stale:
+            del self._futures[rid]
+
+    async def close(self) -> None:
+        for pending in self._futures.values():
+            pending.task.cancel()
+        for session_id in list(self.sessions):
+            await self.finish_session(session_id)
+        for record in list(self.models.values()):
+            await record.client.close()
+        self.models.clear()
+
+
+def error_category(error: BaseException) -> str:
+    """`user` for errors the caller can fix, `server` for the rest (the SDK's categories)."""
+    if isinstance(error, (ConfigError, NotFound, ValueError)):
+        return "user"
+    if isinstance(error, BackendError):
+        return "server"
+    return "server"

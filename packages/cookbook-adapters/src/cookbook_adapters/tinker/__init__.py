@@ -1,0 +1,14 @@
+"""The `tinker` adapter: the runtime's `service` port over the official Tinker SDK.
+
+Point it at the Tinker service (default) or at any server speaking the same
+protocol, such as `cookbook serve`, with `TINKER_BASE_URL` or the `base_url` option.
+"""
+
+from cookbook_adapters.tinker._clients import (
+    TinkerPending,
+    TinkerSamplingClient,
+    TinkerServiceClient,
+    TinkerTrainingClient,
+)
+
+__all__ = ["TinkerPending", "TinkerSamplingClient", "TinkerServiceClient", "TinkerTrainingClient"]

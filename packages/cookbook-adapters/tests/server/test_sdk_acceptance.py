@@ -1,0 +1,56 @@
+"""The unmodified `tinker` SDK completes a whole training session against the server."""
+
+from __future__ import annotations
+
+import tinker
+from cookbook_adapters.server import RunningServer
+from tinker import types
+
+
+def _datum(tokens: list[int]) -> types.Datum:
+    return types.Datum(
+        model_input=types.ModelInput.from_ints(tokens[:-1]),
+        loss_fn_inputs={"target_tokens": tokens[1:], "weights": [1.0] * (len(tokens) - 1)},
+    )
+
+
+def test_sdk_training_session_end_to_end(fake_server: RunningServer) -> None:
+    service = tinker.ServiceClient(base_url=fake_server.base_url)
+    training = service.create_lora_training_client(base_model="fake/model", rank=4).result()
+    info = training.get_info()
+    assert info.lora_rank == 4 and info.model_data.model_name == "fake/model"
+
+    tokenizer = training.get_tokenizer()
+    tokens = tokenizer.encode("hello world, hello tinker", add_special_tokens=False)
+    assert tokenizer.decode(tokens) == "hello world, hello tinker"
+    data = [_datum(tokens)]
+
+    losses = []
+    for _ in range(5):
+        fwdbwd = training.forward_backward(data, "cross_entropy")
+        optim = training.optim_step(types.AdamParams(learning_rate=1e-2))
+        out = fwdbwd.result()
+        optim.result()
+        assert len(out.loss_fn_outputs[0]["logprobs"].tolist()) == len(tokens) - 1
+        losses.append(-sum(out.loss_fn_outputs[0]["logprobs"].tolist()))
+    assert losses[-1] < losses[0], f"loss did not fall: {losses}"
+
+    sampler = training.save_weights_and_get_sampling_client().result()
+    prompt = types.ModelInput.from_ints(tokens)
+    sampled = sampler.sample(prompt, 2, types.SamplingParams(max_tokens=5, seed=7)).result()
+    assert len(sampled.sequences) == 2
+    assert all(1 <= len(s.tokens) <= 5 for s in sampled.sequences)
+    assert all(s.sequence_id for s in sampled.sequences)
+
+    logprobs = sampler.compute_logprobs(prompt).result()
+    assert len(logprobs) == len(tokens) and logprobs[0] is None
+    assert all(v is not None and v <= 0 for v in logprobs[1:])
+
+    path = training.save_state("acceptance").result().path
+    assert path.startswith("tinker://")
+    before = training.forward(data, "cross_entropy").result().loss_fn_outputs[0]["logprobs"].tolist()
+    resumed = service.create_training_client_from_state_with_optimizer(path).result()
+    after = resumed.forward(data, "cross_entropy").result().loss_fn_outputs[0]["logprobs"].tolist()
+    assert after == before, "resumed weights differ from the saved ones"
+
+    service.close("success").result()
