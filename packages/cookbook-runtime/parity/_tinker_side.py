@@ -5,10 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cookbook_runtime.train.renderers import Message, ToolCall
 from tinker_cookbook import renderers as tk
 from tinker_cookbook.supervised.data import conversation_to_datum as tk_conversation_to_datum
-
-from cookbook_runtime.train.renderers import Message, ToolCall, UnparsedToolCall
 
 TERMINATION = {"stop_sequence": "stop", "eos": "eos", "malformed": "malformed"}
 
@@ -42,7 +41,7 @@ def normalise(message: dict[str, Any]) -> dict[str, Any]:
     failed = message.get("unparsed_tool_calls")
     if failed:
         out["unparsed_tool_calls"] = [
-            (c.raw_text, c.error) if isinstance(c, UnparsedToolCall) else (c.raw_text, c.error) for c in failed
+            (c.raw_text, c.error) for c in failed
         ]
     return out
 

@@ -13,16 +13,14 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import offline_tokenizers as tokenizers
 import pytest
 import torch
-
-import offline_tokenizers as tokenizers
 from _tinker_side import TERMINATION, normalise, renderer, tk_conversation_to_datum, to_tinker
-from corpus import corpus
 from cookbook_runtime.errors import CookbookError
 from cookbook_runtime.train.datum import conversation_to_datum
 from cookbook_runtime.train.renderers import Message, TrainOnWhat, get_renderer
-
+from corpus import corpus
 from tinker_cookbook.renderers import TrainOnWhat as TkTrainOnWhat
 
 # renderer name -> (corpus family, tokenizer)
@@ -63,10 +61,10 @@ def _gpt_oss_system_prompt(case: str) -> bool:
     return case.startswith("gpt_oss_") and case.endswith("_reasoning")
 
 
-def _run(fn: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+def _run(fn: Callable[..., Any], *args: Any) -> tuple[Any, BaseException | None]:
     try:
-        return fn(), None
-    except Exception as e:  # noqa: BLE001 - parity covers failures too
+        return fn(*args), None
+    except Exception as e:
         return None, e
 
 
@@ -80,8 +78,8 @@ def test_supervised_examples_match(case: str, mode: TrainOnWhat) -> None:
     for i, conv in enumerate(convs):
         if mode is TrainOnWhat.CUSTOMIZED:
             conv = _with_trainable(conv, i)
-        mine, my_err = _run(lambda: ours.build_supervised_example(conv, mode))
-        ref, ref_err = _run(lambda: theirs.build_supervised_example(to_tinker(conv), TkTrainOnWhat(mode.value)))
+        mine, my_err = _run(ours.build_supervised_example, conv, mode)
+        ref, ref_err = _run(theirs.build_supervised_example, to_tinker(conv), TkTrainOnWhat(mode.value))
         if ref_err is not None:
             assert isinstance(my_err, CookbookError), f"conversation {i}: tinker raised {ref_err!r}, we gave {mine}\n{conv}"
             continue
@@ -104,8 +102,8 @@ def test_generation_prompts_match(case: str) -> None:
                 continue
             prefix = conv[:end]
             for prefill in (None, "Sure,"):
-                mine, my_err = _run(lambda: ours.build_generation_prompt(prefix, prefill))
-                ref, ref_err = _run(lambda: theirs.build_generation_prompt(to_tinker(prefix), prefill=prefill))
+                mine, my_err = _run(ours.build_generation_prompt, prefix, prefill)
+                ref, ref_err = _run(theirs.build_generation_prompt, to_tinker(prefix), "assistant", prefill)
                 if ref_err is not None:
                     assert isinstance(my_err, CookbookError), f"conversation {i}[:{end}]: tinker raised {ref_err!r}"
                     continue
@@ -137,8 +135,8 @@ def test_parse_response_matches(case: str) -> None:
     checked = 0
     for i, conv in enumerate(convs):
         for response in _responses(ours, conv):
-            mine, my_err = _run(lambda: ours.parse_response(response))
-            ref, ref_err = _run(lambda: theirs.parse_response(list(response)))
+            mine, my_err = _run(ours.parse_response, response)
+            ref, ref_err = _run(theirs.parse_response, list(response))
             if ref_err is not None:
                 assert isinstance(my_err, CookbookError), f"conversation {i}: tinker raised {ref_err!r}"
                 continue
@@ -155,8 +153,8 @@ def test_datums_match(case: str) -> None:
     checked = 0
     for i, conv in enumerate(convs):
         for max_length, reduction in ((None, "mean"), (24, "none"), (7, "mean")):
-            mine, my_err = _run(lambda: conversation_to_datum(conv, ours, max_length, TrainOnWhat.ALL_ASSISTANT_MESSAGES, reduction))
-            ref, ref_err = _run(lambda: tk_conversation_to_datum(to_tinker(conv), theirs, max_length, TkTrainOnWhat.ALL_ASSISTANT_MESSAGES, reduction))
+            mine, my_err = _run(conversation_to_datum, conv, ours, max_length, TrainOnWhat.ALL_ASSISTANT_MESSAGES, reduction)
+            ref, ref_err = _run(tk_conversation_to_datum, to_tinker(conv), theirs, max_length, TkTrainOnWhat.ALL_ASSISTANT_MESSAGES, reduction)
             if ref_err is not None:
                 assert my_err is not None, f"conversation {i}: tinker raised {ref_err!r}"
                 continue
