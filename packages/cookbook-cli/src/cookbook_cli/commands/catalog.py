@@ -93,10 +93,10 @@ def describe_recipe(name: str, *, manifest: str, as_json: bool) -> None:
         header_style="bold",
         title_justify="left",
     )
-    table.add_column("field", no_wrap=True)
-    table.add_column("type")
-    table.add_column("default")
-    table.add_column("description")
+    table.add_column("field", overflow="fold")
+    table.add_column("type", overflow="fold")
+    table.add_column("default", overflow="fold")  # defaults are shown whole, never cut
+    table.add_column("description", ratio=1, min_width=20)
     for row in field_rows(recipe.Config, overrides):
         table.add_row(*row)
     console = out_console()
