@@ -13,12 +13,12 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, get_args
 
 import pydantic
 import zstandard
 from cookbook_runtime.errors import ConfigError, CookbookError
-from cookbook_runtime.train.types import ForwardBackwardOutput, OptimStepOutput
+from cookbook_runtime.train.types import ForwardBackwardOutput, LossName, OptimStepOutput
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from tinker import types as tt
@@ -39,6 +39,7 @@ __all__ = ["create_app"]
 logger = logging.getLogger(__name__)
 
 _PROTO = "application/x-protobuf"
+_LOSSES: tuple[str, ...] = get_args(LossName)
 _RETRIEVE_WAIT_S = 20.0
 _CLIENT_CONFIG: dict[str, Any] = {
     "pjwt_auth_enabled": False,
@@ -214,6 +215,9 @@ def create_app(state: ServerState) -> FastAPI:
             raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
         model_id, _seq, loss_fn, config, forward_only, data = wire.fwdbwd_request_from_proto(raw)
         record = state.model(model_id)
+        if loss_fn not in _LOSSES:
+            error = ConfigError(f"loss_fn {loss_fn!r} is not supported: use one of {', '.join(_LOSSES)}")
+            return _future(state.fail(error), model_id=model_id)
         try:
             if forward_only:
                 handle = await record.client.forward(data, loss_fn)  # type: ignore[arg-type]

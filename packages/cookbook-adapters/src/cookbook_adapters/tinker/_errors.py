@@ -40,5 +40,7 @@ def to_backend_error(exc: BaseException, action: str) -> CookbookError:
     """A `BackendError` saying which Tinker call failed, with the service's request id."""
     if isinstance(exc, CookbookError):
         return exc
-    detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    text = str(exc).strip()
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    detail = redact(detail.split(" for self.request_id=")[0])
     return BackendError(f"tinker {action} failed: {detail}", request_id=_request_id(exc))

@@ -1,0 +1,55 @@
+"""SDK failures surface as BackendErrors with a request id and without the API key."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+from cookbook_adapters.server import RunningServer
+from cookbook_adapters.tinker import TinkerServiceClient
+from cookbook_adapters.tinker._errors import redact
+from cookbook_runtime.errors import BackendError
+from cookbook_runtime.train.types import Datum, ModelInput, TensorData
+
+DUMMY_KEY = os.environ.get("TINKER_API_KEY", "tml-dummy-key-never-logged-0123456789")
+
+
+async def test_unknown_checkpoint_is_a_backend_error_with_request_id(
+    fake_server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = TinkerServiceClient(base_url=fake_server.base_url)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(BackendError) as info:
+        await service.create_training_client_from_state("tinker://nowhere/weights/x")
+    assert "tinker://nowhere/weights/x" in str(info.value)
+    assert info.value.request_id, "the error lost the service's request id"
+    assert DUMMY_KEY not in str(info.value)
+    assert DUMMY_KEY not in caplog.text
+    await service.close()
+
+
+async def test_failed_request_carries_its_request_id(fake_server: RunningServer) -> None:
+    service = TinkerServiceClient(base_url=fake_server.base_url)
+    client = await service.create_lora_training_client("fake/model", rank=2)
+    datum = Datum(ModelInput.from_ints([1, 2]), {"target_tokens": TensorData.from_list([2, 3], "int64")})
+    handle = await client.forward_backward([datum], "not_a_loss")  # type: ignore[arg-type]
+    with pytest.raises(BackendError) as info:
+        await handle.result()
+    assert "not_a_loss" in str(info.value)
+    assert info.value.request_id is not None and info.value.request_id.startswith("req-")
+    await service.close()
+
+
+async def test_closed_training_client_refuses_calls(fake_server: RunningServer) -> None:
+    service = TinkerServiceClient(base_url=fake_server.base_url)
+    client = await service.create_lora_training_client("fake/model", rank=2)
+    await client.close()
+    with pytest.raises(BackendError, match="closed"):
+        await client.save_state("after-close")
+    await service.close()
+
+
+def test_redact_hides_api_keys_and_tokens() -> None:
+    text = f"auth failed for {DUMMY_KEY} and eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"
+    assert redact(text) == "auth failed for *** and ***"
