@@ -65,18 +65,28 @@ def busy(service: FakeServiceClient) -> float:
     return sum(c.busy_seconds for c in service.training_clients)
 
 
-async def ours(steps: int, server_time: float, batch_size: int, lookahead: int) -> tuple[float, float]:
+async def ours(
+    steps: int, server_time: float, batch_size: int, lookahead: int
+) -> tuple[float, float]:
     service = FakeServiceClient(server_time=server_time)
     store = FakeDatasetStore({"bench": {"train": rows(steps * batch_size)}})
     ref = DatasetRef(name="bench")
     dataset = SupervisedDataset(store.open(ref), to_datum, batch_size=batch_size, name="bench")
     training = TrainingConfig(
-        model=ModelRef(name="fake/model"), dataset=ref, batch_size=batch_size, save_every=0, eval_every=0
+        model=ModelRef(name="fake/model"),
+        dataset=ref,
+        batch_size=batch_size,
+        save_every=0,
+        eval_every=0,
     )
     with tempfile.TemporaryDirectory() as run_dir:
         start = time.perf_counter()
         await train_supervised(
-            service, training, dataset, Path(run_dir), metric_logger=JsonlMetricLogger(Path(run_dir)),
+            service,
+            training,
+            dataset,
+            Path(run_dir),
+            metric_logger=JsonlMetricLogger(Path(run_dir)),
             lookahead=lookahead,
         )
         wall = time.perf_counter() - start
@@ -108,14 +118,22 @@ class _TinkerTrainingClient:
     def __init__(self, inner: FakeTrainingClient) -> None:
         self.inner = inner
 
-    async def forward_backward_async(self, data: list[Any], loss_fn: str, loss_fn_config: Any = None) -> _Future:
+    async def forward_backward_async(
+        self, data: list[Any], loss_fn: str, loss_fn_config: Any = None
+    ) -> _Future:
         import tinker
 
         pending = await self.inner.forward_backward([_to_ours(d) for d in data], "cross_entropy")
 
         def convert(out: Any) -> Any:
             outputs = [
-                {"logprobs": tinker.TensorData(data=list(o["logprobs"].data), dtype="float32", shape=[len(o["logprobs"].data)])}
+                {
+                    "logprobs": tinker.TensorData(
+                        data=list(o["logprobs"].data),
+                        dtype="float32",
+                        shape=[len(o["logprobs"].data)],
+                    )
+                }
                 for o in out.loss_fn_outputs
             ]
             return tinker.ForwardBackwardOutput(
@@ -127,7 +145,12 @@ class _TinkerTrainingClient:
     async def optim_step_async(self, params: Any) -> _Future:
         import tinker
 
-        ours_params = AdamParams(learning_rate=params.learning_rate, beta1=params.beta1, beta2=params.beta2, eps=params.eps)
+        ours_params = AdamParams(
+            learning_rate=params.learning_rate,
+            beta1=params.beta1,
+            beta2=params.beta2,
+            eps=params.eps,
+        )
         pending = await self.inner.optim_step(ours_params)
         return _Future(pending, lambda out: tinker.OptimStepResponse(metrics=out.metrics))
 
@@ -135,7 +158,9 @@ class _TinkerTrainingClient:
         return _Future(await self.inner.save_state(name), lambda path: SimpleNamespace(path=path))
 
     async def save_weights_for_sampler_async(self, name: str, ttl_seconds: Any = None) -> _Future:
-        return _Future(await self.inner.save_weights_for_sampler(name), lambda path: SimpleNamespace(path=path))
+        return _Future(
+            await self.inner.save_weights_for_sampler(name), lambda path: SimpleNamespace(path=path)
+        )
 
 
 class _TinkerServiceClient:
@@ -144,11 +169,17 @@ class _TinkerServiceClient:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.fake = _TinkerServiceClient.fake
 
-    async def create_lora_training_client_async(self, base_model: str, rank: int = 32, **kwargs: Any) -> Any:
-        return _TinkerTrainingClient(await self.fake.create_lora_training_client(base_model, rank=rank))
+    async def create_lora_training_client_async(
+        self, base_model: str, rank: int = 32, **kwargs: Any
+    ) -> Any:
+        return _TinkerTrainingClient(
+            await self.fake.create_lora_training_client(base_model, rank=rank)
+        )
 
 
-async def tinker_cookbook_loop(steps: int, server_time: float, batch_size: int) -> tuple[float, float]:
+async def tinker_cookbook_loop(
+    steps: int, server_time: float, batch_size: int
+) -> tuple[float, float]:
     import tinker
     from tinker_cookbook.supervised import train
     from tinker_cookbook.supervised.types import SupervisedDataset as TcDataset
@@ -179,8 +210,8 @@ async def tinker_cookbook_loop(steps: int, server_time: float, batch_size: int) 
     service = FakeServiceClient(server_time=server_time)
     _TinkerServiceClient.fake = service
     train.tinker.ServiceClient = _TinkerServiceClient  # type: ignore[attr-defined,misc]
-    train.get_tokenizer = lambda name: TOKENIZER  # type: ignore[assignment]
-    train.colorize_example = lambda *a, **k: ""  # type: ignore[assignment]
+    train.get_tokenizer = lambda name: TOKENIZER  # type: ignore[assignment,return-value]
+    train.colorize_example = lambda *a, **k: ""  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as log_path:
         config = train.Config(
             log_path=log_path,
@@ -200,7 +231,9 @@ async def tinker_cookbook_loop(steps: int, server_time: float, batch_size: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--server-time", type=float, default=0.02, help="Seconds the backend spends per request.")
+    parser.add_argument(
+        "--server-time", type=float, default=0.02, help="Seconds the backend spends per request."
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lookahead", type=int, default=1)
     args = parser.parse_args()
@@ -212,7 +245,9 @@ def main() -> None:
         f"ratio {wall / server:.4f} (target <= 1.02)"
     ]
     try:
-        wall, server = asyncio.run(tinker_cookbook_loop(args.steps, args.server_time, args.batch_size))
+        wall, server = asyncio.run(
+            tinker_cookbook_loop(args.steps, args.server_time, args.batch_size)
+        )
     except Exception as exc:  # the comparison is best-effort: report why it could not run
         lines.append(f"tinker-cookbook loop     : not measured: {type(exc).__name__}: {exc}")
     else:
@@ -221,6 +256,7 @@ def main() -> None:
             f"ratio {wall / server:.4f}"
         )
     print("\n".join(lines))  # after tinker-cookbook's own console logging
+
 
 if __name__ == "__main__":
     main()
