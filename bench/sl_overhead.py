@@ -210,7 +210,7 @@ async def tinker_cookbook_loop(
     service = FakeServiceClient(server_time=server_time)
     _TinkerServiceClient.fake = service
     train.tinker.ServiceClient = _TinkerServiceClient  # type: ignore[attr-defined,misc]
-    train.get_tokenizer = lambda name: TOKENIZER  # type: ignore[assignment,return-value]
+    train.get_tokenizer = lambda name: TOKENIZER  # type: ignore[attr-defined,assignment,return-value]
     train.colorize_example = lambda *a, **k: ""  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as log_path:
         config = train.Config(
