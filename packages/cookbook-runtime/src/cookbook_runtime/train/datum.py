@@ -35,6 +35,14 @@ def _float32(values: Sequence[float]) -> tuple[float, ...]:
     return tuple(array("f", values).tolist())
 
 
+def _mean_weights(weights: tuple[float, ...], total: float) -> tuple[float, ...]:
+    """`weights / total` in float32; 0/1 masks (the usual case) take a shortcut with equal results."""
+    share = _float32([1.0 / total])[0]
+    if all(w == 0.0 or w == 1.0 for w in weights):
+        return tuple(share if w else 0.0 for w in weights)
+    return _float32([w / total for w in weights])
+
+
 def _truncate(chunks: list[ModelInputChunk], max_length: int) -> list[ModelInputChunk]:
     """Drop tokens from the right until at most `max_length` remain; images go whole."""
     total = sum(chunk.length for chunk in chunks)
@@ -94,7 +102,7 @@ def datum_from_model_input_weights(
     if reduction == "mean":
         total = _float32([sum(kept)])[0]
         if total > 0:
-            kept = _float32([w / total for w in kept])
+            kept = _mean_weights(kept, total)
     elif reduction != "none":
         raise DataError(f"unknown weight reduction {reduction!r}: use 'none' or 'mean'")
     return Datum(

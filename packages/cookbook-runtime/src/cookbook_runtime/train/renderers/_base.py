@@ -45,9 +45,13 @@ logger = logging.getLogger(__name__)
 _NO_TOKENS: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RenderContext:
-    """Where a message sits in its conversation; some formats render by position."""
+    """Where a message sits in its conversation; some formats render by position.
+
+    Not frozen only because frozen dataclasses are slow to build and one is built
+    per message; treat it as read-only.
+    """
 
     idx: int
     is_last: bool
@@ -57,7 +61,7 @@ class RenderContext:
     in_last_assistant_turn: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rendered:
     """One message as tokens: `header` is shown to the model, `output` is what it learns to write.
 
