@@ -91,3 +91,17 @@ def test_plot_not_a_run_dir(cli: Any) -> None:
     Path("x").mkdir()
     result = cli("plot", "x")
     assert result.exit_code == 2 and "is not a run directory" in result.stderr
+
+
+def test_runs_counts_training_steps_not_a_final_eval_row(cli: Any, tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"status": "finished", "experiment": "e"}))
+    rows = [{"step": 0, "train_mean_nll": 3.0}, {"step": 1, "train_mean_nll": 2.0}, {"step": 2, "test/nll": 2.5}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 3, "trunc')
+    result = cli("runs", ".")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if "finished" in line)
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    assert cells[3] == "2"
+    assert "train_mean_nll=2" in cells[4] and "test/nll=2.5" in cells[4]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cookbook_runtime.testing._tokenizer import ByteTokenizer
+from cookbook_runtime.testing import ByteTokenizer
 from cookbook_runtime.train.renderers import get_renderer
 
 

@@ -57,18 +57,27 @@ def summarize(path: Path) -> RunSummary:
     status = rd.status()
     experiment = rd.read_json("experiment.json") or {}
     metrics = list(read_jsonl(path / "metrics.jsonl"))
+    latest: dict[str, Any] = {}
+    for row in metrics:  # a final eval-only row must not hide the last training values
+        latest.update(row)
+    training = [row for row in metrics if any(_is_training_key(k) for k in row)]
     steps = 0
-    if metrics:
-        last_step = metrics[-1].get("step")
-        steps = int(last_step) + 1 if isinstance(last_step, int | float) else len(metrics)
+    if training:
+        last_step = training[-1].get("step")
+        steps = int(last_step) + 1 if isinstance(last_step, int | float) else len(training)
     return RunSummary(
         path=path,
         status=str(status.get("status", "unknown")),
         experiment=str(experiment.get("id") or status.get("experiment") or ""),
         steps=steps,
-        last_metrics=metrics[-1] if metrics else {},
+        last_metrics=latest,
         metrics=metrics,
     )
+
+
+def _is_training_key(key: str) -> bool:
+    """Keys only a training step logs (eval rows carry `test/...`, `step`, `progress`)."""
+    return not key.startswith("test/") and key not in ("step", "progress", "epoch", "batch")
 
 
 def _is_number(value: Any) -> bool:

@@ -1,0 +1,47 @@
+"""The main job end to end: `cookbook run sl_basic` on the local engine with the tiny model.
+
+Real torch training, real files, real sampling, in subprocesses the way a user runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from cookbook_runtime.framework import read_jsonl
+
+pytestmark = pytest.mark.slow
+
+
+def test_sl_basic_trains_resumes_and_samples(tmp_path: Path) -> None:
+    first = run_cli("run", "sl_basic", "log_path=runs/sl", module=True, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "sl"
+    for name in ("experiment.json", "config.json", "events.jsonl", "metrics.jsonl", "checkpoints.jsonl", "run.json"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+    rows = list(read_jsonl(run_dir / "metrics.jsonl"))
+    nll = [row["train_mean_nll"] for row in rows if "train_mean_nll" in row]
+    assert len(nll) >= 10
+    assert nll[-1] <= 0.7 * nll[0], f"train NLL fell only from {nll[0]:.3f} to {nll[-1]:.3f}"
+    checkpoints = list(read_jsonl(run_dir / "checkpoints.jsonl"))
+    assert checkpoints and checkpoints[-1]["final"] and checkpoints[-1]["sampler_path"]
+    assert "run directory: runs/sl" in first.stdout
+    assert "prompt:" in first.stdout and "answer:" in first.stdout
+
+    again = run_cli("run", "sl_basic", "log_path=runs/sl", module=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming run in runs/sl" in again.stderr
+    skipped = {e["stage"] for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "stage_skipped"}
+    assert {"supervised_train", "sample"} <= skipped
+    assert len(list(read_jsonl(run_dir / "metrics.jsonl"))) == len(rows)  # nothing retrained
+
+    chat = run_cli("sample", "runs/sl", "Spell jacket.", "--max-tokens", "16", module=True, timeout=600)
+    assert chat.returncode == 0, chat.stderr[-3000:]
+    assert chat.stdout.startswith("user: Spell jacket.\nassistant: ")
+
+    listing = run_cli("runs", module=True)
+    assert listing.returncode == 0
+    assert "sl_basic" in listing.stdout and "finished" in listing.stdout
