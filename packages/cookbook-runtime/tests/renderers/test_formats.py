@@ -215,3 +215,17 @@ def test_gpt_oss_reasoning_variant_prepends_the_system_prompt() -> None:
     assert text.startswith("<|start|>system<|message|>You are ChatGPT")
     assert "Current date: 2025-01-02\n\nReasoning: high" in text
     assert text.endswith("<|start|>user<|message|>q<|end|><|start|>assistant")
+
+
+@pytest.mark.parametrize(
+    ("name", "tok"),
+    [("qwen3", QWEN), ("qwen3_instruct", QWEN), ("deepseekv3_thinking", DEEPSEEK), ("gpt_oss_no_sysprompt", HARMONY)],
+)
+def test_thinking_field_renders_like_a_thinking_part(name: str, tok: ByteTokenizer) -> None:
+    as_field: list[Message] = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "thinking": "r"}]
+    as_part: list[Message] = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "r"}, {"type": "text", "text": "a"}]},
+    ]
+    assert render(name, tok, as_field) == render(name, tok, as_part)
+    assert ">r<" in render(name, tok, as_field).replace("\n", "")
