@@ -136,3 +136,13 @@ def test_recipes_imports_no_torch_or_matplotlib() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in proc.stdout, proc.stdout[-500:] + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("words", "cword", "expected"),
+    [("cookbook rec", "1", "recipes"), ("cookbook run to", "2", "toy"), ("cookbook run toy --manifest te", "4", "test")],
+)
+def test_shell_completion(words: str, cword: str, expected: str) -> None:
+    proc = run_cli(env={"_COOKBOOK_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword})
+    assert proc.returncode == 0, proc.stderr
+    assert expected in proc.stdout.split()

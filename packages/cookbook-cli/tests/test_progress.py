@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import io
-import os
-import pty
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from conftest import TOY_CLI
+from conftest import run_in_pty
 from cookbook_cli._progress import ProgressBar, loss_of
 from cookbook_runtime.framework import Progress, report_progress
 from rich.console import Console
@@ -19,30 +14,8 @@ from rich.console import Console
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def _run_in_pty(args: list[str], cwd: Path) -> tuple[int, str]:
-    leader, follower = pty.openpty()
-    env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
-    proc = subprocess.Popen(
-        [sys.executable, str(TOY_CLI), *args], stdin=follower, stdout=follower, stderr=follower, cwd=cwd, env=env
-    )
-    os.close(follower)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    return proc.wait(timeout=30), b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_progress_bar_in_a_terminal_shows_steps_loss_and_eta(tmp_path: Path) -> None:
-    code, raw = _run_in_pty(
+    code, raw = run_in_pty(
         ["run", "toy", "--manifest", "test", "log_path=r", "training.steps=6", "step_delay=0.15"], tmp_path
     )
     text = _ANSI.sub("", raw)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli
+from conftest import run_cli, run_in_pty
 from cookbook_runtime.framework import read_jsonl
 
 
@@ -102,3 +102,15 @@ def test_run_spec_dry_run_with_another_manifest(cli: Any, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["backend"]["manifest"] == "test"
     assert not (tmp_path / "x").exists()
+
+
+def test_overwrite_in_a_terminal_asks_first(tmp_path: Path) -> None:
+    assert run_cli("run", "toy", "--manifest", "test", "log_path=r").returncode == 0
+    (tmp_path / "r" / "stray.txt").write_text("old")
+    args = ["run", "toy", "--manifest", "test", "log_path=r", "--if-exists", "overwrite"]
+    code, text = run_in_pty(args, tmp_path, answer=b"n\n")
+    assert code == 1 and "Delete r and start over?" in text
+    assert (tmp_path / "r" / "stray.txt").exists()
+    code, text = run_in_pty(args, tmp_path, answer=b"y\n")
+    assert code == 0, text
+    assert not (tmp_path / "r" / "stray.txt").exists()

@@ -57,10 +57,31 @@ def _root(
     _state.configure_logging(verbose, quiet)
 
 
+# -- shell completion of names (imports the runtime only when a shell asks) -------------
+def _complete_recipe(incomplete: str) -> list[str]:
+    from cookbook_runtime.runtime import recipe_names
+
+    return [name for name in recipe_names() if name.startswith(incomplete)]
+
+
+def _complete_manifest(incomplete: str) -> list[str]:
+    from cookbook_runtime.ports import available_manifests
+
+    return [name for name in available_manifests() if name.startswith(incomplete)]
+
+
 # -- shared options --------------------------------------------------------------------
+RecipeArg = Annotated[
+    str, typer.Argument(help="Recipe name (see 'cookbook recipes').", autocompletion=_complete_recipe)
+]
 ManifestOpt = Annotated[
     str,
-    typer.Option("--manifest", "-m", help="Port wiring: a manifest name (local, tinker, test, yours) or a .toml file."),
+    typer.Option(
+        "--manifest",
+        "-m",
+        help="Port wiring: a manifest name (local, tinker, test, yours) or a .toml file.",
+        autocompletion=_complete_manifest,
+    ),
 ]
 OverridesArg = Annotated[
     list[str] | None,
@@ -93,7 +114,7 @@ def recipes() -> None:
 
 @app.command()
 def describe(
-    recipe: Annotated[str, typer.Argument(help="Recipe name (see 'cookbook recipes').")],
+    recipe: RecipeArg,
     manifest: ManifestOpt = "local",
     as_json: Annotated[bool, typer.Option("--json", help="Print the config's JSON Schema instead.")] = False,
 ) -> None:
@@ -114,7 +135,7 @@ def manifests() -> None:
 # -- specs and runs ----------------------------------------------------------------------
 @app.command()
 def spec(
-    recipe: Annotated[str, typer.Argument(help="Recipe name (see 'cookbook recipes').")],
+    recipe: RecipeArg,
     overrides: OverridesArg = None,
     config: ConfigOpt = None,
     manifest: ManifestOpt = "local",
@@ -148,7 +169,7 @@ def run_spec(
 
 @app.command()
 def run(
-    recipe: Annotated[str, typer.Argument(help="Recipe name (see 'cookbook recipes').")],
+    recipe: RecipeArg,
     overrides: OverridesArg = None,
     config: ConfigOpt = None,
     manifest: ManifestOpt = "local",
