@@ -115,7 +115,7 @@ def test_generation_prompts_match(case: str) -> None:
 
 
 def _responses(ours: Any, conv: list[Message]) -> list[list[int]]:
-    """Sampled-looking responses: the last turn as rendered after its prompt, whole and cut short."""
+    """Sampled-looking responses built from the last turn as rendered after its prompt."""
     if conv[-1]["role"] != "assistant":
         return []
     try:
@@ -126,7 +126,8 @@ def _responses(ours: Any, conv: list[Message]) -> list[list[int]]:
     if full[: len(prompt)] != prompt:
         return []
     response = full[len(prompt) :]
-    return [response, response[:-1], response[: len(response) // 2]]
+    # Whole, missing its stop token, cut in half, and run on past a second stop.
+    return [response, response[:-1], response[: len(response) // 2], response + response]
 
 
 @pytest.mark.parametrize("case", list(CASES))
