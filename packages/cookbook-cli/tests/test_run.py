@@ -114,3 +114,13 @@ def test_overwrite_in_a_terminal_asks_first(tmp_path: Path) -> None:
     code, text = run_in_pty(args, tmp_path, answer=b"y\n")
     assert code == 0, text
     assert not (tmp_path / "r" / "stray.txt").exists()
+
+
+def test_the_real_sl_basic_recipe_on_fakes_with_local_files(tmp_path: Path) -> None:
+    """The shipped recipe through the CLI: fake backend, but its real bundled dataset files."""
+    proc = run_cli("run", "sl_basic", "--manifest", "test", "--port", "datasets=files", "log_path=sl", module=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "run directory: sl" in proc.stdout and "answer:" in proc.stdout
+    assert json.loads((tmp_path / "sl" / "run.json").read_text())["status"] == "finished"
+    nll = [r["train_mean_nll"] for r in read_jsonl(tmp_path / "sl" / "metrics.jsonl") if "train_mean_nll" in r]
+    assert nll and nll[-1] < nll[0]

@@ -27,6 +27,7 @@ __all__ = [
     "load_config_file",
     "parse_overrides",
     "parse_port_overrides",
+    "submodel_of",
 ]
 
 
@@ -72,7 +73,7 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def _submodel(annotation: Any) -> type[BaseModel] | None:
+def submodel_of(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model inside `annotation` (`M`, `M | None`), if any."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -110,7 +111,7 @@ def _resolve_field(model: type[BaseModel], key: str) -> Any:
             known = [f"{prefix}.{name}" if prefix else name for name in fields]
             raise UnknownNameError("config key", key, known)
         annotation = fields[part].annotation
-        current = _submodel(annotation)
+        current = submodel_of(annotation)
     return annotation
 
 
@@ -147,7 +148,7 @@ def check_keys(model: type[BaseModel], values: Mapping[str, Any], prefix: str = 
     """Reject unknown keys of a config file, naming the closest known key."""
     for key, value in values.items():
         dotted = f"{prefix}{key}"
-        sub = _submodel(_resolve_field(model, dotted))
+        sub = submodel_of(_resolve_field(model, dotted))
         if sub is not None and isinstance(value, Mapping):
             check_keys(model, value, prefix=f"{dotted}.")
 

@@ -11,7 +11,7 @@ from cookbook_runtime.runtime import REDACTED, Recipe, get_recipe, is_secret_key
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from cookbook_cli._inputs import _submodel
+from cookbook_cli._inputs import submodel_of
 from cookbook_cli._output import bindings_table, format_value, out_console, print_json
 
 __all__ = ["describe_recipe", "field_rows", "list_manifests", "list_recipes"]
@@ -57,7 +57,7 @@ def field_rows(
     for name, field in model.model_fields.items():
         dotted = f"{prefix}{name}"
         default = overrides[name] if name in overrides else _default(field)
-        sub = _submodel(field.annotation)
+        sub = submodel_of(field.annotation)
         if sub is not None and (isinstance(default, BaseModel | Mapping) or default is PydanticUndefined):
             yield dotted, sub.__name__, "" if default is not PydanticUndefined else _REQUIRED, field.description or ""
             nested: dict[str, Any] = {}
