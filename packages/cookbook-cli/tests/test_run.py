@@ -124,3 +124,11 @@ def test_the_real_sl_basic_recipe_on_fakes_with_local_files(tmp_path: Path) -> N
     assert json.loads((tmp_path / "sl" / "run.json").read_text())["status"] == "finished"
     nll = [r["train_mean_nll"] for r in read_jsonl(tmp_path / "sl" / "metrics.jsonl") if "train_mean_nll" in r]
     assert nll and nll[-1] < nll[0]
+
+
+def test_quiet_run_draws_no_progress_and_no_notes(tmp_path: Path) -> None:
+    assert run_cli("run", "toy", "--manifest", "test", "log_path=r").returncode == 0
+    code, text = run_in_pty(["-q", "run", "toy", "--manifest", "test", "log_path=r", "name=other", "--if-exists", "overwrite", "-y"], tmp_path)
+    assert code == 0, text
+    assert "toy_train" not in text and "resuming" not in text
+    assert "run directory:" in text and "answer:" in text

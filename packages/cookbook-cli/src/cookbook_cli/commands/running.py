@@ -61,7 +61,8 @@ def _prepare_run_dir(path: Path, if_exists: str, yes: bool) -> None:
     if not path.exists() or (path.is_dir() and not any(path.iterdir())):
         return
     if if_exists == "resume":
-        err_console().print(f"resuming run in {path}", highlight=False)
+        if _state.verbosity() >= 0:
+            err_console().print(f"resuming run in {path}", highlight=False)
         return
     if if_exists == "fail":
         raise ConfigError(
