@@ -22,7 +22,7 @@ __all__ = ["DATA_DIR", "SPLITS", "generate", "render_jsonl", "write"]
 DATA_DIR = Path(__file__).parent / "tiny_chat"
 """Where the shipped splits live: `train.jsonl` and `test.jsonl`."""
 
-SPLITS = {"train": 2000, "test": 100}
+SPLITS = {"train": 1280, "test": 96}
 """Rows per split."""
 
 SEED = 1234
