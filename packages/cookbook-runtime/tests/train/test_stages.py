@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cookbook_runtime.errors import ConfigError, StageFailed
+from cookbook_runtime.errors import BackendError, ConfigError, StageFailed
 from cookbook_runtime.framework import RunDir, read_jsonl, run, validate
 from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec
 from cookbook_runtime.ports import Ports
-from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient
+from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient, FakeTrainingClient
 from cookbook_runtime.train.stages import SampleStage, SupervisedTrainStage
 
 from .conftest import training_config
@@ -80,3 +81,44 @@ async def test_malformed_row_fails_the_stage_naming_the_row(tmp_path: Path) -> N
     )
     ctx = await run(skipping, _ports(store), tmp_path / "skip")
     assert ctx.outputs["supervised_train"]["skipped_rows"] >= 1
+
+
+class _FlakyService(FakeServiceClient):
+    """Its first training client fails on the `fail_at`-th forward_backward, like a dropped connection."""
+
+    def __init__(self, fail_at: int) -> None:
+        super().__init__()
+        self.fail_at = fail_at
+
+    async def create_lora_training_client(self, base_model: str, **kwargs: Any) -> FakeTrainingClient:
+        client = await super().create_lora_training_client(base_model, **kwargs)
+        original = client.forward_backward
+        calls = 0
+
+        async def forward_backward(*args: Any, **kw: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == self.fail_at:
+                raise BackendError("connection dropped")
+            return await original(*args, **kw)
+
+        client.forward_backward = forward_backward  # type: ignore[method-assign]
+        return client
+
+
+def _without_times(path: Path) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if not k.startswith("time/")} for r in read_jsonl(path / "metrics.jsonl")]
+
+
+async def test_rerunning_a_failed_run_resumes_to_the_same_result(store: FakeDatasetStore, tmp_path: Path) -> None:
+    spec = _experiment(StageSpec(name="supervised_train"), StageSpec(name="sample"))
+    straight = await run(spec, _ports(store), tmp_path / "straight")
+    with pytest.raises(StageFailed, match="connection dropped"):
+        await run(spec, Ports(service=_FlakyService(fail_at=9), datasets=store), tmp_path / "resumed")
+    assert [c["step"] for c in read_jsonl(tmp_path / "resumed" / "checkpoints.jsonl")] == [3, 6]
+    service = FakeServiceClient()
+    resumed = await run(spec, Ports(service=service, datasets=store), tmp_path / "resumed")
+    assert len(service.training_clients[0].optim_params) == 4  # steps 6..9 only
+    assert _without_times(tmp_path / "resumed") == _without_times(tmp_path / "straight")
+    a, b = straight.outputs["supervised_train"], resumed.outputs["supervised_train"]
+    assert (a["steps"], a["final_test_nll"]) == (b["steps"], b["final_test_nll"])
