@@ -60,6 +60,11 @@ def test_registered_factory_is_used() -> None:
         ("meta-llama/Llama-3.2-1B", "role_colon"),
         ("deepseek-ai/DeepSeek-V3.1", "deepseekv3"),
         ("openai/gpt-oss-20b", "gpt_oss_no_sysprompt"),
+        ("Qwen/Qwen3-1.7B", "qwen3"),
+        ("Qwen/Qwen3-0.6B-Base", "role_colon"),
+        ("Qwen/Qwen3-4B-Instruct-2507", "qwen3_instruct"),
+        ("meta-llama/Llama-3.2-1B-Instruct", "llama3"),
+        ("deepseek-ai/DeepSeek-V3-0324", "deepseekv3"),
     ],
 )
 def test_recommended_renderer(model: str, renderer: str) -> None:

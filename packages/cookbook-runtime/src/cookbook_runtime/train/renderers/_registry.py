@@ -6,6 +6,7 @@ format here. Third-party packages add formats with `register_renderer`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from cookbook_runtime.errors import UnknownNameError
@@ -67,6 +68,19 @@ _RECOMMENDED: dict[str, str] = {
 }
 
 
+# Family rules for sizes the table does not list, tried in order on the name without its org.
+_FAMILIES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(?i)^qwen3-.*-instruct-2507$"), "qwen3_instruct"),
+    (re.compile(r"(?i)^qwen3-.*-base$"), "role_colon"),
+    (re.compile(r"(?i)^qwen3-[\d.]+b(-a[\d.]+b)?(-fp8)?$"), "qwen3"),
+    (re.compile(r"(?i)^(meta-)?llama-3(\.\d)?-.*-instruct$"), "llama3"),
+    (re.compile(r"(?i)^(meta-)?llama-3(\.\d)?-[\d.]+b$"), "role_colon"),
+    (re.compile(r"(?i)^deepseek-v3(\.\d)?-base$"), "role_colon"),
+    (re.compile(r"(?i)^deepseek-v3(\.\d)?(-\w+)?$"), "deepseekv3"),
+    (re.compile(r"(?i)^gpt-oss-\d+b$"), "gpt_oss_no_sysprompt"),
+]
+
+
 def register_renderer(name: str, factory: RendererFactory) -> None:
     """Make `get_renderer(name, tokenizer)` call `factory(tokenizer)`; replaces a same-named entry."""
     _FACTORIES[name] = factory
@@ -89,8 +103,12 @@ def recommended_renderer(model_name: str) -> str:
     """The renderer a model was trained with, e.g. `Qwen/Qwen3-8B` -> `qwen3`.
 
     The org prefix is optional (`Qwen3-8B` works too), except for `cookbook/` models.
+    Sizes the table does not list fall back to their family (`Qwen/Qwen3-1.7B` -> `qwen3`).
     """
-    found = _RECOMMENDED.get(model_name) or _RECOMMENDED.get(model_name.split("/", 1)[-1])
+    short = model_name.split("/", 1)[-1]
+    found = _RECOMMENDED.get(model_name) or _RECOMMENDED.get(short)
+    if found is None:
+        found = next((name for pattern, name in _FAMILIES if pattern.match(short)), None)
     if found is None:
         raise UnknownNameError("model (for a recommended renderer)", model_name, _RECOMMENDED)
     return found
