@@ -11,7 +11,7 @@ from cookbook_runtime.framework import RunDir, read_jsonl, run, validate
 from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec
 from cookbook_runtime.ports import Ports
 from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient, FakeTrainingClient
-from cookbook_runtime.train.stages import SampleStage, SupervisedTrainStage
+from cookbook_runtime.train.stages import EvaluateNllStage, SampleStage, SupervisedTrainStage
 
 from .conftest import training_config
 
@@ -26,7 +26,7 @@ def _ports(store: FakeDatasetStore) -> Ports:
 
 
 def test_options_are_frozen_documented_and_strict() -> None:
-    for stage in (SupervisedTrainStage, SampleStage):
+    for stage in (SupervisedTrainStage, EvaluateNllStage, SampleStage):
         options = stage.Options
         assert options.model_config.get("extra") == "forbid"
         assert options.model_config.get("frozen") is True
