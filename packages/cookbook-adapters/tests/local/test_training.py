@@ -1,0 +1,116 @@
+"""Training on the tiny model: losses, custom losses, the optimizer and request order."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+from cookbook_adapters.local import LocalServiceClient
+from cookbook_runtime.train.types import AdamParams
+from local_data import batch, datum
+
+
+def _sum(out: Any) -> float:
+    return sum(sum(o["logprobs"].data) for o in out.loss_fn_outputs)
+
+
+async def test_cross_entropy_loss_is_weighted_sum_of_output_logprobs(
+    service: LocalServiceClient, tiny: str
+) -> None:
+    client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+    tokens = client.tokenizer().encode("one two three four five", add_special_tokens=False)
+    weights = [0.0] * (len(tokens) - 1)
+    weights[-2:] = [1.0, 0.5]
+    out = await (await client.forward_backward([datum(tokens, weights)], "cross_entropy")).result()
+    lps = out.loss_fn_outputs[0]["logprobs"].data
+    assert out.metrics["loss:sum"] == pytest.approx(-(lps[-2] + 0.5 * lps[-1]), rel=1e-5)
+
+
+async def test_padding_does_not_change_logprobs(service: LocalServiceClient, tiny: str) -> None:
+    client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+    tok = client.tokenizer()
+    short, long = batch(tok, ["hi there", "What is 12 + 7? The answer is 19."])
+    alone = await (await client.forward([short])).result()
+    padded = await (await client.forward([short, long])).result()
+    a = alone.loss_fn_outputs[0]["logprobs"].data
+    b = padded.loss_fn_outputs[0]["logprobs"].data
+    assert a == pytest.approx(b, abs=1e-4)
+
+
+async def test_training_lowers_loss_with_lora_and_full_finetuning(
+    service: LocalServiceClient, tiny: str
+) -> None:
+    for rank in (8, 0):
+        client = await service.create_lora_training_client(tiny, rank=rank, seed=0)
+        data = batch(client.tokenizer())
+        first = -_sum(await (await client.forward(data)).result())
+        for _ in range(8):
+            await client.forward_backward(data, "cross_entropy")
+            await client.optim_step(AdamParams(learning_rate=5e-3 if rank else 3e-3))
+        last = -_sum(await (await client.forward(data)).result())
+        assert last < 0.7 * first, f"rank {rank}: nll {first:.2f} -> {last:.2f}"
+
+
+async def test_requests_run_in_submission_order(service: LocalServiceClient, tiny: str) -> None:
+    client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+    data = batch(client.tokenizer())
+    before = await client.forward(data)
+    await client.forward_backward(data, "cross_entropy")
+    await client.optim_step(AdamParams(learning_rate=1e-2))
+    after = await client.forward(data)
+    # Awaited in reverse: each still reflects the weights at its place in the queue.
+    assert _sum(await after.result()) > _sum(await before.result())
+
+
+async def test_custom_loss_matches_cross_entropy_gradient(
+    service: LocalServiceClient, tiny: str
+) -> None:
+    norms = []
+    for custom in (False, True):
+        client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+        data = batch(client.tokenizer())
+        if custom:
+
+            def loss_fn(_: Any, lps: list[torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+                total = -sum(lp.sum() for lp in lps)
+                assert isinstance(total, torch.Tensor)
+                return total, {"custom:mean": 1.0}
+
+            out = await (await client.forward_backward_custom(data, loss_fn)).result()
+            assert out.metrics["custom:mean"] == 1.0
+        else:
+            await client.forward_backward(data, "cross_entropy")
+        step = await (await client.optim_step(AdamParams(learning_rate=0.0))).result()
+        norms.append(step.metrics["grad_norm:mean"])
+    assert norms[0] == pytest.approx(norms[1], rel=1e-4)
+
+
+async def test_grad_clip_and_reported_norm(service: LocalServiceClient, tiny: str) -> None:
+    client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+    data = batch(client.tokenizer())
+    await client.forward_backward(data, "cross_entropy")
+    step = await (
+        await client.optim_step(AdamParams(learning_rate=1e-3, grad_clip_norm=1e-3))
+    ).result()
+    norm = step.metrics["grad_norm:mean"]
+    assert math.isfinite(norm) and norm > 1e-3, "the pre-clip norm is reported"
+    # Gradients are cleared after a step: a step without forward_backward sees none.
+    empty = await (await client.optim_step(AdamParams(learning_rate=1e-3))).result()
+    assert empty.metrics["grad_norm:mean"] == 0.0
+
+
+async def test_rl_losses_run_and_report_loss(service: LocalServiceClient, tiny: str) -> None:
+    client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+    tokens = client.tokenizer().encode("the quick brown fox", add_special_tokens=False)
+    n = len(tokens) - 1
+    lps = (
+        (await (await client.forward([datum(tokens)])).result()).loss_fn_outputs[0]["logprobs"].data
+    )
+    rl = datum(tokens, logprobs=list(lps), advantages=[1.0] * n)
+    for loss in ("importance_sampling", "ppo", "cispo", "dro"):
+        out = await (await client.forward_backward([rl], loss)).result()  # type: ignore[arg-type]
+        # On-policy (ratio 1) with A = 1: IS and PPO lose -n; CISPO and DRO lose -sum(lp).
+        expected = -sum(lps) if loss in ("cispo", "dro") else -float(n)
+        assert out.metrics["loss:sum"] == pytest.approx(expected, rel=1e-4), loss
