@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
+pytest.importorskip("tinker")
+pytest.importorskip("fastapi")
+
 from cookbook_adapters.server import RunningServer, running_server
 from cookbook_runtime.testing import FakeServiceClient
 

@@ -12,6 +12,7 @@ this module never reads, stores or prints them.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import warnings
@@ -69,6 +70,12 @@ def _load_tokenizer(tokenizer_id: str) -> Tokenizer:
     from transformers import AutoTokenizer
 
     return cast(Tokenizer, AutoTokenizer.from_pretrained(tokenizer_id))
+
+
+def _in_thread(fn: Callable[[], T]) -> T:
+    """Run a blocking SDK call on a plain thread: the SDK refuses blocking calls inside an event loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
 
 
 class TinkerSamplingClient:
@@ -315,14 +322,16 @@ class TinkerServiceClient:
             return self.tokenizer_for(base_model, None)
         except Exception:
             logger.info("tokenizer of %s not found locally; asking the service", base_model)
-        sdk = self.sdk_client()
-        try:
-            probe = sdk.create_lora_training_client(base_model, rank=1).result()
-        except Exception as exc:
-            raise to_backend_error(exc, f"get_tokenizer({base_model!r})") from exc
-        tokenizer_id = probe.get_info().model_data.tokenizer_id
+        tokenizer_id = _in_thread(lambda: self._probe_tokenizer_id(base_model))
         self._tokenizer_ids[base_model] = tokenizer_id or base_model
         return self.tokenizer_for(base_model, tokenizer_id)
+
+    def _probe_tokenizer_id(self, base_model: str) -> str | None:
+        try:
+            probe = self.sdk_client().create_lora_training_client(base_model, rank=1).result()
+        except Exception as exc:
+            raise to_backend_error(exc, f"get_tokenizer({base_model!r})") from exc
+        return probe.get_info().model_data.tokenizer_id
 
     async def close(self) -> None:
         if self._sdk is None:
