@@ -175,3 +175,47 @@ def llama3() -> HFStyleTokenizer:
         bos="<|begin_of_text|>",
         eos="<|eot_id|>",
     )
+
+
+_QWEN_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+
+@functools.cache
+def qwen3_hf() -> object:
+    """A real `transformers.PreTrainedTokenizerFast` for Qwen3, rebuilt from the tml-renderers ranks.
+
+    The ranks go through `TikTokenConverter` into a byte-level BPE, then the 26
+    added tokens are added at their real ids with their real `special` flags, so
+    `split_special_tokens=True` behaves as in the Hub tokenizer.
+    """
+    import base64
+    import tempfile
+    from pathlib import Path
+
+    from tokenizers import AddedToken
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    source = qwen3()
+    base_vocab = min(source._added.values())
+    with tempfile.TemporaryDirectory() as tmp:
+        ranks = Path(tmp) / "qwen.tiktoken"
+        ranks.write_text(
+            "".join(
+                base64.b64encode(source._decode_bytes([i])).decode() + f" {i}\n" for i in range(base_vocab)
+            )
+        )
+        backend = TikTokenConverter(vocab_file=str(ranks), pattern=_QWEN_PATTERN).converted()
+    for spelling, token_id in sorted(source._added.items(), key=lambda kv: kv[1]):
+        special = token_id in source._special_ids
+        added = AddedToken(spelling, special=special, normalized=False)
+        if special:
+            backend.add_special_tokens([added])
+        else:
+            backend.add_tokens([added])
+        assert backend.token_to_id(spelling) == token_id, spelling
+    hf = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    hf.name_or_path = "Qwen/Qwen3-8B"
+    return hf

@@ -81,3 +81,16 @@ def test_decode_round_trips() -> None:
     for tok in (tokenizers.qwen3, tokenizers.llama3, tokenizers.deepseek_v31, tokenizers.harmony):
         for text in SAMPLES:
             assert tok().decode(tok().encode(text)) == text
+
+
+def test_rebuilt_hf_qwen3_matches_the_offline_one() -> None:
+    hf = tokenizers.qwen3_hf()
+    ref = tokenizers.qwen3()
+    rng = random.Random(1)
+    alphabet = "".join(SAMPLES) + "<|im_end|><think></think><tool_call>"
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+        for split in (False, True):
+            ids = hf.encode(text, add_special_tokens=False, split_special_tokens=split)  # type: ignore[attr-defined]
+            assert ids == ref.encode(text, split_special_tokens=split), (text, split)
+            assert hf.decode(ids) == ref.decode(ids)  # type: ignore[attr-defined]

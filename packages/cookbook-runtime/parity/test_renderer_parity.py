@@ -23,7 +23,7 @@ from cookbook_runtime.train.renderers import Message, TrainOnWhat, get_renderer
 from corpus import corpus
 from tinker_cookbook.renderers import TrainOnWhat as TkTrainOnWhat
 
-# renderer name -> (corpus family, tokenizer)
+# renderer name[@variant] -> (corpus family, tokenizer); "@hf" runs on a real transformers tokenizer.
 CASES: dict[str, tuple[str, Callable[[], Any]]] = {
     "role_colon": ("role_colon", tokenizers.qwen3),
     "role_colon@deepseek": ("role_colon", tokenizers.deepseek_v31),
@@ -31,6 +31,9 @@ CASES: dict[str, tuple[str, Callable[[], Any]]] = {
     "qwen3": ("qwen3", tokenizers.qwen3),
     "qwen3_disable_thinking": ("qwen3", tokenizers.qwen3),
     "qwen3_instruct": ("qwen3", tokenizers.qwen3),
+    "qwen3@hf": ("qwen3", tokenizers.qwen3_hf),
+    "qwen3_disable_thinking@hf": ("qwen3", tokenizers.qwen3_hf),
+    "qwen3_instruct@hf": ("qwen3", tokenizers.qwen3_hf),
     "deepseekv3": ("deepseekv3", tokenizers.deepseek_v31),
     "deepseekv3_disable_thinking": ("deepseekv3", tokenizers.deepseek_v31),
     "deepseekv3_thinking": ("deepseekv3", tokenizers.deepseek_v31),
