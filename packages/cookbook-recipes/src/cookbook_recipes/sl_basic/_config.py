@@ -12,6 +12,8 @@ from typing import Literal
 from cookbook_runtime.ir import DatasetRef
 from pydantic import BaseModel, ConfigDict, Field
 
+from cookbook_recipes.datasets.norobots import norobots_ref
+
 __all__ = ["SlBasicConfig", "TrainOn"]
 
 TrainOn = Literal[
@@ -42,7 +44,7 @@ class SlBasicConfig(BaseModel):
         default=None, description="Start from these saved weights (a state path) instead of the base model."
     )
     dataset: DatasetRef = Field(
-        default=DatasetRef(name="HuggingFaceH4/no_robots", split="train", test_split="test"),
+        default_factory=norobots_ref,
         description="Chat dataset: rows with a list of {role, content} messages.",
     )
     train_on_what: TrainOn = Field(
