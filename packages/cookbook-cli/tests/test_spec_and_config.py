@@ -139,3 +139,12 @@ def test_manifest_from_a_toml_file(cli: Any, tmp_path: Path) -> None:
     result = cli("run", "toy", "--dry-run", "--manifest", str(path))
     assert result.exit_code == 0, result.output
     assert "files" in result.stderr
+
+
+def test_an_invalid_secret_value_is_not_echoed(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("api_key: 123456789\n")
+    result = cli("spec", "toy", "--config", str(path))
+    assert result.exit_code == 2
+    assert "api_key: Input should be a valid string (got ***)" in result.stderr
+    assert "123456789" not in result.output

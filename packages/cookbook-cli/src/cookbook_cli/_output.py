@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from cookbook_runtime.runtime import redact
+from cookbook_runtime.runtime import REDACTED, is_secret_key, redact
 
 if TYPE_CHECKING:
     from cookbook_runtime.ir import PortBinding
+    from pydantic import ValidationError
     from rich.console import Console
     from rich.table import Table
 
@@ -24,6 +25,7 @@ __all__ = [
     "format_value",
     "out_console",
     "print_json",
+    "validation_message",
 ]
 
 
@@ -69,3 +71,15 @@ def bindings_table(bindings: Mapping[str, PortBinding], *, title: str | None = N
         options = redact(dict(binding.options))
         table.add_row(port, binding.adapter, json.dumps(options) if options else "")
     return table
+
+
+def validation_message(exc: ValidationError, *, prefix: str = "") -> str:
+    """One line naming the first invalid field; the bad value is shown unless it is a secret."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    where = ".".join(loc) or "config"
+    value = err.get("input")
+    shown = ""
+    if err["type"] != "missing" and not isinstance(value, dict):
+        shown = f" (got {REDACTED})" if any(is_secret_key(p) for p in loc) else f" (got {value!r})"
+    return f"{prefix}{where}: {err['msg']}{shown}"

@@ -12,12 +12,19 @@ from typing import Any
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.runtime import Recipe, RunResult, Runtime, get_recipe, redact
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from cookbook_cli import _state
 from cookbook_cli._group import USAGE_EXIT, fail
 from cookbook_cli._inputs import build_config_values, deep_merge, parse_port_overrides
-from cookbook_cli._output import bindings_table, err_console, format_value, out_console, print_json
+from cookbook_cli._output import (
+    bindings_table,
+    err_console,
+    format_value,
+    out_console,
+    print_json,
+    validation_message,
+)
 from cookbook_cli._runs import headline_metrics, summarize
 
 __all__ = ["RunOptions", "print_spec", "run_dir_of", "run_recipe", "run_spec_file"]
@@ -38,8 +45,12 @@ def _configure(
 ) -> BaseModel:
     """The recipe's validated config: manifest defaults < config file < overrides."""
     values = build_config_values(recipe.Config, overrides, config_file)
-    defaults = recipe.defaults_for(runtime.manifest().name)
-    return runtime.config(recipe, deep_merge(defaults, values))
+    merged = deep_merge(recipe.defaults_for(runtime.manifest().name), values)
+    try:  # validated here first so that a bad secret value is never echoed back
+        recipe.Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, prefix=f"recipe {recipe.name!r}: ")) from None
+    return runtime.config(recipe, merged)
 
 
 def print_spec(name: str, overrides: list[str], *, config_file: Path | None, manifest: str) -> None:
@@ -139,14 +150,8 @@ def run_spec_file(path: Path, *, manifest: str | None, options: RunOptions) -> N
         raise ConfigError(f"spec file {str(path)!r} does not exist; write one with 'cookbook spec RECIPE > exp.json'")
     try:
         spec = Experiment.from_json(path.read_bytes())
-    except ValueError as exc:
-        from pydantic import ValidationError
-
-        if isinstance(exc, ValidationError):
-            from cookbook_runtime.runtime import format_validation_error
-
-            raise ConfigError(format_validation_error(exc, prefix=f"spec file {str(path)!r}: ")) from None
-        raise
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, prefix=f"spec file {str(path)!r}: ")) from None
     if manifest is not None:
         spec = spec.model_copy(update={"backend": spec.backend.model_copy(update={"manifest": manifest})})
     runtime = Runtime(spec.backend.manifest, overrides=parse_port_overrides(options.ports))
