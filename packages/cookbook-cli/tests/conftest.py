@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pty
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,16 @@ TOY_CLI = Path(__file__).parent / "toy_cli.py"
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test runs in its own folder with no user manifests."""
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test runs in its own folder with no user manifests, and leaves logging as it was."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COOKBOOK_MANIFESTS", str(tmp_path / "no-manifests.toml"))
     monkeypatch.setenv("COLUMNS", "200")
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
 
 
 @pytest.fixture

@@ -146,3 +146,17 @@ def test_shell_completion(words: str, cword: str, expected: str) -> None:
     proc = run_cli(env={"_COOKBOOK_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword})
     assert proc.returncode == 0, proc.stderr
     assert expected in proc.stdout.split()
+
+
+def test_verbosity_sets_the_log_level_and_one_handler(cli: Any) -> None:
+    import logging
+
+    root = logging.getLogger()
+    assert cli("-vv", "--version").exit_code == 0  # eager --version exits before the callback
+    assert cli("-v", "manifests").exit_code == 0
+    assert root.level == logging.INFO
+    assert cli("-q", "manifests").exit_code == 0
+    assert root.level == logging.ERROR
+    assert cli("-vv", "manifests").exit_code == 0
+    assert root.level == logging.DEBUG
+    assert sum(1 for h in root.handlers if getattr(h, "_cookbook_cli", False)) == 1

@@ -15,6 +15,17 @@ def verbosity() -> int:
     return _verbosity
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever `sys.stderr` is now, so log lines go above a live progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def configure_logging(verbose: int, quiet: int) -> None:
     """Install the one logging handler (only the CLI configures handlers).
 
@@ -30,7 +41,7 @@ def configure_logging(verbose: int, quiet: int) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_cookbook_cli", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler._cookbook_cli = True  # type: ignore[attr-defined]
     root.addHandler(handler)
