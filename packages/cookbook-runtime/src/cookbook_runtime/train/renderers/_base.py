@@ -13,6 +13,7 @@ costs one tokenizer call, for its content.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -108,8 +109,6 @@ def as_tool_call(call: object) -> ToolCall:
         if isinstance(body, dict) and isinstance(body.get("name"), str):
             arguments = body.get("arguments", "{}")
             if not isinstance(arguments, str):
-                import json
-
                 arguments = json.dumps(arguments)
             call_id = call.get("id")
             return ToolCall(body["name"], arguments, call_id if isinstance(call_id, str) else None)
@@ -248,7 +247,11 @@ class ChatRenderer:
         self, messages: Sequence[Message], prefill: str | None = None, *, role: str = "assistant"
     ) -> ModelInput:
         """The prompt that asks the model for the next `role` turn, optionally prefilled."""
-        messages = self._prepare(messages)
+        tokens = self._prompt_tokens(self._prepare(messages), prefill, role)
+        return ModelInput((EncodedTextChunk(tuple(tokens)),))
+
+    def _prompt_tokens(self, messages: Sequence[Message], prefill: str | None, role: str) -> list[int]:
+        """Generation-prompt tokens of already-prepared messages."""
         tokens: list[int] = list(self._bos_tokens)
         last_user = _last_user_index(messages)
         turn_start = self._last_assistant_turn_start_index(messages)
@@ -270,7 +273,7 @@ class ChatRenderer:
         prefill = self._prefill(messages, prefill)
         if prefill:
             tokens.extend(self._encode(prefill))
-        return ModelInput((EncodedTextChunk(tuple(tokens)),))
+        return tokens
 
     def build_supervised_example(
         self,
@@ -349,7 +352,7 @@ class ChatRenderer:
         boundary = _first_trained_message_index(messages, train_on_what)
         if boundary is None:
             return
-        prompt = self._prompt_for_prefix(messages[:boundary])
+        prompt = self._prompt_tokens(messages[:boundary], None, "assistant")
         if tokens[: len(prompt)] != prompt:
             if self.disables_thinking:
                 raise DataError(
@@ -358,31 +361,6 @@ class ChatRenderer:
                 )
             return
         weights[: len(prompt)] = [0.0] * len(prompt)
-
-    def _prompt_for_prefix(self, messages: Sequence[Message]) -> list[int]:
-        """`build_generation_prompt` of already-prepared messages, as a token list."""
-        tokens: list[int] = list(self._bos_tokens)
-        last_user = _last_user_index(messages)
-        turn_start = self._last_assistant_turn_start_index(messages)
-        n = len(messages)
-        for idx, message in enumerate(messages):
-            ctx = RenderContext(
-                idx,
-                idx == n - 1,
-                messages[idx - 1] if idx > 0 else None,
-                messages[idx + 1] if idx + 1 < n else None,
-                last_user,
-                idx >= turn_start,
-            )
-            rendered = self.render_message(message, ctx)
-            tokens.extend(rendered.header)
-            tokens.extend(rendered.output)
-        suffix_ctx = RenderContext(n, True, messages[-1] if messages else None, None, last_user, True)
-        tokens.extend(self._generation_suffix("assistant", suffix_ctx))
-        prefill = self._prefill(messages, None)
-        if prefill:
-            tokens.extend(self._encode(prefill))
-        return tokens
 
 
 def _last_user_index(messages: Sequence[Message]) -> int:
