@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from cookbook_adapters.local._batch import make_batch, target_logprobs, to_outputs
 from cookbook_adapters.local._checkpoints import SamplerMeta, StateMeta, read_state_meta
-from cookbook_adapters.local._losses import compute_loss
+from cookbook_adapters.local._losses import REQUIRED_INPUTS, compute_loss
 from cookbook_adapters.local._models import LoraSpec
 from cookbook_adapters.local._paths import atomic_directory
 from cookbook_adapters.local._sampling import LocalSamplingClient
@@ -100,9 +100,9 @@ class LocalTrainingClient:
         batch = make_batch(data, self._device)
         with torch.inference_mode():
             lp = target_logprobs(self._model, batch)
-            loss = (
-                compute_loss(loss_fn, lp, batch.loss_inputs) if loss_fn == "cross_entropy" else None
-            )
+            needs = REQUIRED_INPUTS.get(loss_fn, ())
+            has_inputs = all(k in batch.loss_inputs for k in needs)
+            loss = compute_loss(loss_fn, lp, batch.loss_inputs) if has_inputs else None
         return ForwardBackwardOutput(
             to_outputs(lp, batch.lengths), self._metrics(loss, batch.lengths)
         )
