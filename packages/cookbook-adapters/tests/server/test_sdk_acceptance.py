@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 import tinker
-from cookbook_adapters.server import RunningServer
+from cookbook_adapters.server import RunningServer, running_server
 from tinker import types
 
 
@@ -14,21 +18,41 @@ def _datum(tokens: list[int]) -> types.Datum:
     )
 
 
-def test_sdk_training_session_end_to_end(fake_server: RunningServer) -> None:
-    service = tinker.ServiceClient(base_url=fake_server.base_url)
-    training = service.create_lora_training_client(base_model="fake/model", rank=4).result()
+@pytest.fixture(scope="module")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The server over its default backend, the local engine, on the built-in tiny model."""
+    pytest.importorskip("torch")
+    from cookbook_adapters.local import TINY_CHAT, LocalServiceClient
+
+    states: Path = tmp_path_factory.mktemp("server-states")
+    with running_server(LocalServiceClient(device="cpu", root=states), models=[TINY_CHAT]) as server:
+        yield server
+
+
+@pytest.fixture(params=["fake", "local"])
+def backend(request: pytest.FixtureRequest) -> tuple[RunningServer, str]:
+    if request.param == "fake":
+        return request.getfixturevalue("fake_server"), "fake/model"
+    return request.getfixturevalue("local_server"), "cookbook/tiny-chat"
+
+
+def test_sdk_training_session_end_to_end(backend: tuple[RunningServer, str]) -> None:
+    server, model = backend
+    service = tinker.ServiceClient(base_url=server.base_url)
+    training = service.create_lora_training_client(base_model=model, rank=4).result()
     info = training.get_info()
-    assert info.lora_rank == 4 and info.model_data.model_name == "fake/model"
+    assert info.lora_rank == 4 and info.model_data.model_name == model
 
     tokenizer = training.get_tokenizer()
-    tokens = tokenizer.encode("hello world, hello tinker", add_special_tokens=False)
-    assert tokenizer.decode(tokens) == "hello world, hello tinker"
+    text = "hello world, hello tinker"
+    tokens = tokenizer.encode(text, add_special_tokens=False)
+    assert tokenizer.decode(tokens) == text
     data = [_datum(tokens)]
 
     losses = []
     for _ in range(5):
         fwdbwd = training.forward_backward(data, "cross_entropy")
-        optim = training.optim_step(types.AdamParams(learning_rate=1e-2))
+        optim = training.optim_step(types.AdamParams(learning_rate=1e-3))
         out = fwdbwd.result()
         optim.result()
         assert len(out.loss_fn_outputs[0]["logprobs"].tolist()) == len(tokens) - 1

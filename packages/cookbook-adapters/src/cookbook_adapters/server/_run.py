@@ -53,9 +53,12 @@ def serve(
     """Serve the Tinker API on `host:port` until interrupted, over `backend` (default: the local engine)."""
     models = [model or DEFAULT_MODEL]
     with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
-        state = ServerState(backend or _default_backend(), Path(tmp), models)
+        state = ServerState(backend or _default_backend(), Path(tmp), models, owns_backend=backend is None)
         logger.info("serving the Tinker API on http://%s:%d (model %s)", host, port, models[0])
-        uvicorn.Server(_config(state, host, port)).run()
+        try:
+            uvicorn.Server(_config(state, host, port)).run()
+        except KeyboardInterrupt:  # uvicorn re-raises the interrupt after a graceful shutdown
+            logger.info("server stopped")
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,9 @@ def running_server(
     sock.bind((host, port))
     bound_port = int(sock.getsockname()[1])
     with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
-        state = ServerState(backend or _default_backend(), Path(tmp), models or [DEFAULT_MODEL])
+        state = ServerState(
+            backend or _default_backend(), Path(tmp), models or [DEFAULT_MODEL], owns_backend=backend is None
+        )
         server = uvicorn.Server(_config(state, host, bound_port))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="cookbook-server")
         thread.start()

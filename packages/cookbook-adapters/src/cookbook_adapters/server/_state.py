@@ -76,8 +76,11 @@ class SavedPath:
 class ServerState:
     """All mutable server state, owned by the server's event loop."""
 
-    def __init__(self, backend: ServiceClient, tokenizer_root: Path, models: list[str]) -> None:
+    def __init__(
+        self, backend: ServiceClient, tokenizer_root: Path, models: list[str], *, owns_backend: bool = False
+    ) -> None:
         self.backend = backend
+        self.owns_backend = owns_backend
         self.tokenizer_root = tokenizer_root
         self.supported_models = models
         self.sessions: dict[str, float] = {}
@@ -193,6 +196,8 @@ class ServerState:
         for record in list(self.models.values()):
             await record.client.close()
         self.models.clear()
+        if self.owns_backend:
+            await self.backend.close()
 
 
 def error_category(error: BaseException) -> str:
