@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 from cookbook_adapters.local import LocalServiceClient
 from cookbook_runtime.train.types import AdamParams
 from local_data import batch, datum
+from safetensors.torch import load_file
 
 
 def _sum(out: Any) -> float:
@@ -114,3 +116,20 @@ async def test_rl_losses_run_and_report_loss(service: LocalServiceClient, tiny: 
         # On-policy (ratio 1) with A = 1: IS and PPO lose -n; CISPO and DRO lose -sum(lp).
         expected = -sum(lps) if loss in ("cispo", "dro") else -float(n)
         assert out.metrics["loss:sum"] == pytest.approx(expected, rel=1e-4), loss
+
+
+async def test_weight_decay_is_decoupled(service: LocalServiceClient, tiny: str) -> None:
+    """AdamW: the same gradients with and without decay differ by exactly lr * wd * p."""
+    lr, wd = 1e-2, 0.5
+    before: dict[str, torch.Tensor] = {}
+    after: list[dict[str, torch.Tensor]] = []
+    for decay in (0.0, wd):
+        client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+        if not before:
+            before = load_file(Path(await (await client.save_state("before")).result()) / "trainable.safetensors")
+        await client.forward_backward(batch(client.tokenizer()), "cross_entropy")
+        await client.optim_step(AdamParams(learning_rate=lr, weight_decay=decay))
+        saved = Path(await (await client.save_state(f"after-{decay}")).result())
+        after.append(load_file(saved / "trainable.safetensors"))
+    for name, p in before.items():
+        assert torch.allclose(after[0][name] - after[1][name], lr * wd * p, atol=1e-6), name
