@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from cli_helpers import run_cli
 from cookbook_cli import __version__
 
 

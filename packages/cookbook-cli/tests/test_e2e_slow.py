@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from cli_helpers import run_cli
 from cookbook_runtime.framework import read_jsonl
 
 pytestmark = pytest.mark.slow

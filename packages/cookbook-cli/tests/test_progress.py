@@ -6,7 +6,7 @@ import io
 import re
 from pathlib import Path
 
-from conftest import run_in_pty
+from cli_helpers import run_in_pty
 from cookbook_cli._progress import ProgressBar, loss_of
 from cookbook_runtime.framework import Progress, report_progress
 from rich.console import Console

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli, run_in_pty
+from cli_helpers import run_cli, run_in_pty
 from cookbook_runtime.framework import read_jsonl
 
 
