@@ -7,6 +7,7 @@ index mappings, streamed views chain the library's lazy iterators.
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from cookbook_runtime.ports import Rows
 
 try:
     import datasets
+    import numpy as np
 except ModuleNotFoundError as exc:  # pragma: no cover - only without the extra
     raise AdapterUnavailable("hf", exc.name or "datasets", "hf") from exc
 
@@ -82,8 +84,19 @@ class HFRows:
 
     def select(self, indices: Sequence[int]) -> Rows:
         if isinstance(self.data, datasets.Dataset):
-            return self._wrap(self.data.select(list(indices)))
+            return self._wrap(self.data.select(_index_array(indices)))
         return _Selected(self, list(indices))
+
+
+def _index_array(indices: Sequence[int]) -> Any:
+    """Indices in the cheapest form `Dataset.select` takes: a range stays a range (a
+    contiguous slice, no index mapping); an `array('q')` of a whole epoch's order is
+    viewed by numpy without copying, instead of becoming a million Python ints."""
+    if isinstance(indices, range):
+        return indices
+    if isinstance(indices, array) and indices.typecode == "q":
+        return np.frombuffer(indices, dtype=np.int64)
+    return np.fromiter(indices, dtype=np.int64, count=len(indices))
 
 
 class _Selected:
