@@ -124,18 +124,20 @@ def test_help_imports_nothing_heavy() -> None:
     assert "HEAVY []" in proc.stdout, proc.stdout[-500:] + proc.stderr
 
 
-def test_recipes_imports_no_torch_or_matplotlib() -> None:
+@pytest.mark.parametrize("args", [["recipes"], ["describe", "sl_basic"], ["run", "sl_basic", "--dry-run"]])
+def test_light_commands_import_no_torch_or_matplotlib(args: list[str], tmp_path: Path) -> None:
     import subprocess
     import sys
 
     code = (
         "import sys\n"
         "from cookbook_cli.app import app\n"
-        "try:\n    app(['recipes'])\nexcept SystemExit:\n    pass\n"
+        f"try:\n    app({args!r})\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "print('HEAVY', [m for m in ('torch', 'matplotlib', 'transformers') if m in sys.modules])\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert "HEAVY []" in proc.stdout, proc.stdout[-500:] + proc.stderr
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert "HEAVY []" in proc.stdout, proc.stdout[-500:] + proc.stderr[-2000:]
+    assert not any(tmp_path.iterdir())  # and write nothing
 
 
 @pytest.mark.parametrize(
