@@ -196,7 +196,7 @@ def runs(
     directory: Annotated[Path, typer.Argument(help="Folder holding run directories.")] = Path("runs"),
 ) -> None:
     """List runs with their status, steps done and last metrics."""
-    from cookbook_cli.commands.inspect import list_runs
+    from cookbook_cli.commands.results import list_runs
 
     list_runs(directory)
 
@@ -210,7 +210,7 @@ def plot(
     output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path("metrics.png"),
 ) -> None:
     """Plot metrics.jsonl of one or more runs as line charts in a PNG."""
-    from cookbook_cli.commands.inspect import plot_runs
+    from cookbook_cli.commands.results import plot_runs
 
     plot_runs(run_dirs, metric or [], output)
 
