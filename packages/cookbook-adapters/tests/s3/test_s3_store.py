@@ -207,3 +207,13 @@ async def test_rejected_credentials_give_one_line_without_secrets(
         assert secret not in caplog.text
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("size", [1000, 12 * MiB], ids=["single-put", "multipart"])
+async def test_uploads_carry_a_sha256_checksum(
+    size: int, store_factory: StoreFactory, moto_server: MotoServer, bucket: str
+) -> None:
+    store = store_factory(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    await store.write("sum.bin", os.urandom(size))
+    head = _raw(moto_server).head_object(Bucket=bucket, Key="sum.bin", ChecksumMode="ENABLED")
+    assert head.get("ChecksumSHA256"), f"no SHA-256 checksum stored: {sorted(head)}"
