@@ -164,3 +164,32 @@ async def test_a_run_resumes_on_a_new_machine_from_mirrored_artifacts(
     assert calls == [], "finished stages ran again after restore"
     skipped = [e["stage"] for e in RunDir(second).events() if e["event"] == "stage_skipped"]
     assert skipped == ["a", "b"]
+
+
+async def test_runtime_mirrors_a_spec_whose_outputs_name_a_blob_store(
+    tmp_path: Path, calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cookbook_runtime.framework import _artifacts
+    from cookbook_runtime.ir import OutputsSpec
+    from cookbook_runtime.runtime import Runtime
+
+    store = FakeBlobStore()
+    made: list[tuple[str, str]] = []
+
+    def fake_create(adapter: str, port: str, options: object) -> FakeBlobStore:
+        made.append((adapter, port))
+        return store
+
+    monkeypatch.setattr(_artifacts, "create_adapter", fake_create)
+    spec = Experiment(
+        id="t",
+        pipeline=[StageSpec(name="record", id="a", options={"label": "a"})],
+        outputs=OutputsSpec(artifacts=PortBinding(adapter="fake")),
+    )
+    await Runtime("test", run_dir=tmp_path / "one").arun_spec(spec)
+    assert made == [("fake", "blobs")]
+    assert {"events.jsonl", "run.json", "experiment.json"} <= set(store.objects)
+
+    calls.clear()
+    await Runtime("test", run_dir=tmp_path / "two").arun_spec(spec)
+    assert calls == [], "the second machine re-ran a stage the mirror says finished"
