@@ -162,3 +162,12 @@ def test_verbosity_sets_the_log_level_and_one_handler(cli: Any) -> None:
     assert cli("-vv", "manifests").exit_code == 0
     assert root.level == logging.DEBUG
     assert sum(1 for h in root.handlers if getattr(h, "_cookbook_cli", False)) == 1
+
+
+def test_a_broken_user_manifest_file_is_one_line(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = tmp_path / "manifests.toml"
+    user.write_text("[manifests.lab\n")
+    monkeypatch.setenv("COOKBOOK_MANIFESTS", str(user))
+    result = cli("manifests")
+    assert result.exit_code == 2
+    assert "is not valid TOML" in result.stderr and result.stderr.count("\n") == 1
