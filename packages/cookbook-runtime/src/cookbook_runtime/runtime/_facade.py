@@ -22,7 +22,7 @@ from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
 from cookbook_runtime.ports import Manifest, Ports, load_manifest, resolve_bindings
 from cookbook_runtime.runtime._recipes import Recipe, get_recipe
-from cookbook_runtime.runtime._redact import redact
+from cookbook_runtime.runtime._redact import REDACTED, is_secret_key, redact
 
 __all__ = ["RunResult", "Runtime", "format_validation_error"]
 
@@ -33,7 +33,9 @@ def format_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
     """One line naming the first invalid field and why."""
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "config"
-    extra = f" (got {err['input']!r})" if err["type"] != "missing" and not isinstance(err.get("input"), dict) else ""
+    secret = any(isinstance(p, str) and is_secret_key(p) for p in err["loc"])
+    shown = REDACTED if secret else repr(err.get("input"))
+    extra = f" (got {shown})" if err["type"] != "missing" and not isinstance(err.get("input"), dict) else ""
     return f"{prefix}{where}: {err['msg']}{extra}"
 
 
