@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ValidationError
-
 from cookbook_runtime.runtime import format_validation_error
+from pydantic import BaseModel, ValidationError
 
 
 class _Cfg(BaseModel):
