@@ -16,9 +16,16 @@ DUMMY_KEY = "tml-dummy-key-never-logged-0123456789"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _sdk_env() -> Iterator[None]:
-    """The SDK's credential chain gets a dummy key; telemetry and the HF hub stay off."""
+def _sdk_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The SDK's credential chain gets a dummy key; telemetry and the HF hub stay off.
+
+    The HF cache moves to a temp dir, so tokenizers the server publishes stay there.
+    """
+    from huggingface_hub import constants
+
     mp = pytest.MonkeyPatch()
+    mp.setattr(constants, "HF_HUB_CACHE", str(tmp_path_factory.mktemp("hf-hub-cache")))
+    mp.setattr(constants, "HF_HUB_OFFLINE", True)
     mp.setenv("TINKER_API_KEY", DUMMY_KEY)
     mp.setenv("TINKER_TELEMETRY", "0")
     mp.setenv("HF_HUB_OFFLINE", "1")

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from tinker import types as tt
 
 from cookbook_adapters.server import _wire as wire
+from cookbook_adapters.server._hf_cache import publish_tokenizer
 from cookbook_adapters.server._state import (
     FutureResult,
     ModelRecord,
@@ -73,6 +74,14 @@ def _parse(model: type[pydantic.BaseModel], body: dict[str, Any]) -> Any:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise wire.WireError(f"{model.__name__}: {where}: {first['msg']}") from None
+
+
+def _publish(base_model: str, tokenizer_dir: str) -> None:
+    """Best effort: a model whose tokenizer cannot be cached still trains and samples."""
+    try:
+        publish_tokenizer(base_model, tokenizer_dir)
+    except OSError:
+        logger.warning("could not publish the tokenizer of %s to the HF cache", base_model, exc_info=True)
 
 
 def create_app(state: ServerState) -> FastAPI:
@@ -199,6 +208,7 @@ def create_app(state: ServerState) -> FastAPI:
             record.tokenizer_dir = export_tokenizer(
                 record.client.tokenizer(), state.tokenizer_root, record.base_model
             )
+            _publish(record.base_model, record.tokenizer_dir)
         return {
             "type": "get_info",
             "model_id": record.model_id,
@@ -324,6 +334,7 @@ def create_app(state: ServerState) -> FastAPI:
         elif body.base_model is not None:
             client = await state.backend.create_sampling_client(base_model=body.base_model)
             base_model = body.base_model
+            _publish(base_model, export_tokenizer(client.tokenizer(), state.tokenizer_root, base_model))
         else:
             raise ConfigError("create_sampling_session needs base_model or model_path")
         sampler_id = f"{body.session_id}:sample:{body.sampling_session_seq_id}"

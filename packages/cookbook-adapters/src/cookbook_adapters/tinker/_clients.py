@@ -18,6 +18,7 @@ import threading
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
+from urllib.parse import urlparse
 
 import tinker
 from cookbook_runtime.errors import BackendError
@@ -35,6 +36,7 @@ from cookbook_runtime.train.types import (
     TrainingInfo,
 )
 from tinker import types as tt
+from tinker.lib.base_url import resolve_base_url
 
 from cookbook_adapters.tinker import _convert as cv
 from cookbook_adapters.tinker._errors import to_backend_error
@@ -66,10 +68,14 @@ class TinkerPending(Generic[T]):
         return self._value[0]
 
 
-def _load_tokenizer(tokenizer_id: str) -> Tokenizer:
+def _load_tokenizer(tokenizer_id: str, *, local_only: bool = False) -> Tokenizer:
     from transformers import AutoTokenizer
 
-    return cast(Tokenizer, AutoTokenizer.from_pretrained(tokenizer_id))
+    return cast(Tokenizer, AutoTokenizer.from_pretrained(tokenizer_id, local_files_only=local_only))
+
+
+def _is_loopback(base_url: str) -> bool:
+    return urlparse(base_url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _in_thread(fn: Callable[[], T]) -> T:
@@ -309,19 +315,25 @@ class TinkerServiceClient:
     def get_tokenizer(self, base_model: str) -> Tokenizer:
         """The tokenizer the service reports for `base_model`.
 
-        Known after a training client of that model exists; before, the name is tried
-        as a Hugging Face id or directory, and failing that the service is asked by
-        creating a rank-1 training client of the model (its info names the tokenizer).
+        Known after a training client of that model exists. Before, the name is tried
+        as a local directory or cached Hugging Face repo, then (for a remote service)
+        on the Hugging Face hub, and failing that the service is asked by creating a
+        rank-1 training client of the model, whose info names the tokenizer. A server
+        on this machine is asked before the hub: its models are not on the hub.
         """
         if base_model in self._tokenizers:
             return self._tokenizers[base_model]
         known = self._tokenizer_ids.get(base_model)
         if known is not None:
             return self.tokenizer_for(base_model, known)
-        try:
-            return self.tokenizer_for(base_model, None)
-        except Exception:
-            logger.info("tokenizer of %s not found locally; asking the service", base_model)
+        attempts = [True] if _is_loopback(resolve_base_url(self._base_url)) else [True, False]
+        for local_only in attempts:
+            try:
+                self._tokenizers[base_model] = _load_tokenizer(base_model, local_only=local_only)
+                return self._tokenizers[base_model]
+            except Exception:
+                logger.debug("tokenizer of %s not found (local_only=%s)", base_model, local_only)
+        logger.info("asking the service for the tokenizer of %s", base_model)
         tokenizer_id = _in_thread(lambda: self._probe_tokenizer_id(base_model))
         self._tokenizer_ids[base_model] = tokenizer_id or base_model
         return self.tokenizer_for(base_model, tokenizer_id)
