@@ -1,7 +1,9 @@
 """`LocalTrainingClient`: one trainable model (LoRA or full) on this machine.
 
 Every request runs on the client's single worker thread in submission order; the
-async methods return as soon as the request is queued (see `_worker`).
+async methods return as soon as the request is queued (see `_worker`). Batches are
+turned into tensors in the calling thread before queueing, so that work overlaps
+the previous request's compute and a malformed `Datum` fails at the call.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from cookbook_runtime.train.types import (
 )
 from safetensors.torch import load_file, save_file
 
-from cookbook_adapters.local._batch import make_batch, target_logprobs, to_outputs
+from cookbook_adapters.local._batch import Batch, make_batch, target_logprobs, to_outputs
 from cookbook_adapters.local._checkpoints import SamplerMeta, StateMeta, read_state_meta
 from cookbook_adapters.local._losses import REQUIRED_INPUTS, compute_loss
 from cookbook_adapters.local._models import LoraSpec
@@ -77,7 +79,7 @@ class LocalTrainingClient:
     async def forward(
         self, data: Sequence[Datum], loss_fn: LossName = "cross_entropy"
     ) -> LocalPending[ForwardBackwardOutput]:
-        batch = list(data)
+        batch = make_batch(data, self._device)
         return self._worker.submit(lambda: self._run_forward(batch, loss_fn))
 
     async def forward_backward(
@@ -86,18 +88,18 @@ class LocalTrainingClient:
         loss_fn: LossName,
         loss_fn_config: Mapping[str, float] | None = None,
     ) -> LocalPending[ForwardBackwardOutput]:
-        batch = list(data)
+        batch = make_batch(data, self._device)
         config = dict(loss_fn_config or {})
         return self._worker.submit(lambda: self._run_forward_backward(batch, loss_fn, config))
 
     async def forward_backward_custom(
         self, data: Sequence[Datum], loss_fn: CustomLossFn
     ) -> LocalPending[ForwardBackwardOutput]:
-        batch = list(data)
-        return self._worker.submit(lambda: self._run_custom(batch, loss_fn))
-
-    def _run_forward(self, data: list[Datum], loss_fn: str) -> ForwardBackwardOutput:
         batch = make_batch(data, self._device)
+        datums = list(data)
+        return self._worker.submit(lambda: self._run_custom(datums, batch, loss_fn))
+
+    def _run_forward(self, batch: Batch, loss_fn: str) -> ForwardBackwardOutput:
         with torch.inference_mode():
             lp = target_logprobs(self._model, batch)
             needs = REQUIRED_INPUTS.get(loss_fn, ())
@@ -108,9 +110,8 @@ class LocalTrainingClient:
         )
 
     def _run_forward_backward(
-        self, data: list[Datum], loss_fn: str, config: dict[str, float]
+        self, batch: Batch, loss_fn: str, config: dict[str, float]
     ) -> ForwardBackwardOutput:
-        batch = make_batch(data, self._device)
         lp = target_logprobs(self._model, batch)
         loss = compute_loss(loss_fn, lp, batch.loss_inputs, config)
         torch.autograd.backward(loss)
@@ -118,8 +119,9 @@ class LocalTrainingClient:
             to_outputs(lp, batch.lengths), self._metrics(loss, batch.lengths)
         )
 
-    def _run_custom(self, data: list[Datum], loss_fn: CustomLossFn) -> ForwardBackwardOutput:
-        batch = make_batch(data, self._device)
+    def _run_custom(
+        self, data: list[Datum], batch: Batch, loss_fn: CustomLossFn
+    ) -> ForwardBackwardOutput:
         lp = target_logprobs(self._model, batch)
         per_datum = [lp[i, :n] for i, n in enumerate(batch.lengths)]
         loss, metrics = loss_fn(data, per_datum)
