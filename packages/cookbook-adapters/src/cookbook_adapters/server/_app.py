@@ -173,7 +173,14 @@ def create_app(state: ServerState) -> FastAPI:
     # -- models ----------------------------------------------------------------
 
     async def _register(record: ModelRecord) -> None:
-        state.models[record.model_id] = record
+        state.add_model(record)
+
+    def _checkpoint_name(requested: str | None, prefix: str) -> str:
+        if requested is None:
+            return state.next_name(prefix)
+        if not requested or "/" in requested:
+            raise ConfigError(f"checkpoint name {requested!r} must be non-empty and contain no '/'")
+        return requested
 
     @app.post("/api/v1/create_model")
     async def create_model(request: Request) -> dict[str, Any]:
@@ -259,7 +266,7 @@ def create_app(state: ServerState) -> FastAPI:
     async def save_weights(request: Request) -> dict[str, Any]:
         body = _parse(tt.SaveWeightsRequest, await _json(request))
         record = state.model(body.model_id)
-        name = body.path or state.next_name("state")
+        name = _checkpoint_name(body.path, "state")
         handle = await record.client.save_state(name)
 
         async def work() -> FutureResult:
@@ -273,7 +280,7 @@ def create_app(state: ServerState) -> FastAPI:
     async def save_weights_for_sampler(request: Request) -> dict[str, Any]:
         body = _parse(tt.SaveWeightsForSamplerRequest, await _json(request))
         record = state.model(body.model_id)
-        name = body.path or state.next_name("sampler")
+        name = _checkpoint_name(body.path, "sampler")
         handle = await record.client.save_weights_for_sampler(name)
 
         async def work() -> FutureResult:
@@ -319,6 +326,21 @@ def create_app(state: ServerState) -> FastAPI:
             return FutureResult(json={"path": body.path, "model_id": model_id, "type": "load_weights"})
 
         return _future(state.submit(create), model_id=model_id)
+
+    # -- training runs (REST) ----------------------------------------------------
+
+    @app.get("/api/v1/training_runs/{run_id}")
+    async def get_training_run(run_id: str) -> dict[str, Any]:
+        return state.run(run_id).to_json()
+
+    @app.get("/api/v1/training_runs/{run_id}/checkpoints")
+    async def list_checkpoints(run_id: str) -> dict[str, Any]:
+        return {"checkpoints": list(state.run(run_id).checkpoints.values())}
+
+    @app.delete("/api/v1/training_runs/{run_id}/checkpoints/{checkpoint_id:path}")
+    async def delete_checkpoint(run_id: str, checkpoint_id: str) -> Response:
+        state.forget_checkpoint(run_id, checkpoint_id)
+        return Response(content=b"null", media_type="application/json")
 
     # -- sampling --------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,37 @@ class SavedPath:
     rank: int
 
 
+@dataclass
+class RunRecord:
+    """A training run as the REST API reports it; it outlives its session."""
+
+    run_id: str
+    base_model: str
+    rank: int
+    last_request_time: float = field(default_factory=time.time)
+    checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        def last(kind: str) -> dict[str, Any] | None:
+            found = [c for c in self.checkpoints.values() if c["checkpoint_type"] == kind]
+            return found[-1] if found else None
+
+        return {
+            "training_run_id": self.run_id,
+            "base_model": self.base_model,
+            "model_owner": "local",
+            "is_lora": self.rank > 0,
+            "lora_rank": self.rank or None,
+            "last_request_time": _iso(self.last_request_time),
+            "last_checkpoint": last("training"),
+            "last_sampler_checkpoint": last("sampler"),
+        }
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
+
+
 class ServerState:
     """All mutable server state, owned by the server's event loop."""
 
@@ -87,6 +119,7 @@ class ServerState:
         self.models: dict[str, ModelRecord] = {}
         self.samplers: dict[str, SamplerRecord] = {}
         self.paths: dict[str, SavedPath] = {}
+        self.runs: dict[str, RunRecord] = {}
         self._futures: dict[str, _Pending] = {}
         self._names = itertools.count()
 
@@ -131,11 +164,38 @@ class ServerState:
     def next_name(self, prefix: str) -> str:
         return f"{prefix}-{next(self._names):06d}"
 
+    def add_model(self, record: ModelRecord) -> None:
+        self.models[record.model_id] = record
+        self.runs.setdefault(record.model_id, RunRecord(record.model_id, record.base_model, record.rank))
+
+    def run(self, run_id: str) -> RunRecord:
+        try:
+            return self.runs[run_id]
+        except KeyError:
+            raise NotFound(f"unknown training run {run_id!r}") from None
+
     def remember_path(self, model: ModelRecord, kind: str, name: str, backend_path: str) -> str:
         """A `tinker://` path for a saved backend path, remembered for later loads."""
         path = f"tinker://{model.model_id}/{kind}/{name}"
         self.paths[path] = SavedPath(backend_path, model.base_model, model.rank)
+        run = self.runs.setdefault(model.model_id, RunRecord(model.model_id, model.base_model, model.rank))
+        run.last_request_time = time.time()
+        checkpoint_id = f"{kind}/{name}"
+        run.checkpoints.pop(checkpoint_id, None)
+        run.checkpoints[checkpoint_id] = {
+            "checkpoint_id": checkpoint_id,
+            "checkpoint_type": "training" if kind == "weights" else "sampler",
+            "time": _iso(time.time()),
+            "tinker_path": path,
+        }
         return path
+
+    def forget_checkpoint(self, run_id: str, checkpoint_id: str) -> None:
+        """Drop a checkpoint from the run's listing and path table (its files stay with the backend)."""
+        run = self.run(run_id)
+        if run.checkpoints.pop(checkpoint_id, None) is None:
+            raise NotFound(f"unknown checkpoint {checkpoint_id!r} of training run {run_id!r}")
+        self.paths.pop(f"tinker://{run_id}/{checkpoint_id}", None)
 
     def resolve_path(self, path: str) -> SavedPath:
         """The backend path behind a `tinker://` path; other paths go to the backend as they are."""
