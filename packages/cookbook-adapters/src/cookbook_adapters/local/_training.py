@@ -160,7 +160,7 @@ class LocalTrainingClient:
         self._optimizer.step()
         self._optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        return OptimStepOutput({"grad_norm:mean": norm, "learning_rate:mean": params.learning_rate})
+        return OptimStepOutput({"grad_norm:mean": norm})
 
     # -- state -------------------------------------------------------------------------
 
