@@ -1,0 +1,82 @@
+"""Sampling routes: sampling sessions and `asample` (which also serves `compute_logprobs`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cookbook_runtime.errors import ConfigError
+from fastapi import APIRouter, Request
+from tinker import types as tt
+
+from cookbook_adapters.server import _wire as wire
+from cookbook_adapters.server._http import future, parse, publish, read_json
+from cookbook_adapters.server._state import FutureResult, NotFound, SamplerRecord, ServerState
+from cookbook_adapters.server._tokenizer_dir import export_tokenizer
+
+__all__ = ["sampling_router"]
+
+
+def sampling_router(state: ServerState) -> APIRouter:
+    """Routes that create sampling sessions and sample from them."""
+    router = APIRouter()
+
+
+    @router.post("/api/v1/create_sampling_session")
+    async def create_sampling_session(request: Request) -> dict[str, Any]:
+        body = parse(tt.CreateSamplingSessionRequest, await read_json(request))
+        if body.session_id not in state.sessions:
+            raise NotFound(f"unknown session {body.session_id!r}: create a session first")
+        if body.model_path is not None:
+            saved = state.resolve_path(body.model_path)
+            client = await state.backend.create_sampling_client(model_path=saved.backend_path)
+            base_model = body.base_model or saved.base_model
+        elif body.base_model is not None:
+            client = await state.backend.create_sampling_client(base_model=body.base_model)
+            base_model = body.base_model
+            publish(base_model, export_tokenizer(client.tokenizer(), state.tokenizer_root, base_model))
+        else:
+            raise ConfigError("create_sampling_session needs base_model or model_path")
+        sampler_id = f"{body.session_id}:sample:{body.sampling_session_seq_id}"
+        state.samplers[sampler_id] = SamplerRecord(sampler_id, body.session_id, base_model, body.model_path, client)
+        return {"type": "create_sampling_session", "sampling_session_id": sampler_id}
+
+    @router.post("/api/v1/join_sampling_session")
+    async def join_sampling_session(request: Request) -> dict[str, Any]:
+        body = parse(tt.JoinSamplingSessionRequest, await read_json(request))
+        record = state.sampler(body.sampling_session_id)
+        return {"type": "join_sampling_session", "client_counter": next(record.clones)}
+
+    @router.get("/api/v1/samplers/{sampler_id}")
+    async def get_sampler(sampler_id: str) -> dict[str, Any]:
+        record = state.sampler(sampler_id)
+        return {"sampler_id": record.sampler_id, "base_model": record.base_model, "model_path": record.model_path}
+
+    @router.post("/api/v1/asample")
+    async def asample(request: Request) -> dict[str, Any]:
+        body = parse(tt.SampleRequest, await read_json(request))
+        if body.sampling_session_id is None:
+            raise ConfigError("asample needs a sampling_session_id: create a sampling session first")
+        record = state.sampler(body.sampling_session_id)
+        prompt = wire.model_input_from_wire(body.prompt)
+        params = wire.sampling_params_from_wire(body.sampling_params)
+        want_prompt_logprobs = bool(body.prompt_logprobs)
+        if body.topk_prompt_logprobs or body.topk_sample_logprobs or body.prompt_alt_tokens_k:
+            raise ConfigError("top-k logprobs and prompt_alt_tokens are not supported by this server")
+        if body.target_prompt_logprobs is not None:
+            raise ConfigError("target_prompt_logprobs is not supported by this server")
+
+        async def work() -> FutureResult:
+            result = await record.client.sample(prompt, body.num_samples, params)
+            prompt_lps: list[float | None] | None = None
+            if want_prompt_logprobs:
+                prompt_lps = list(await record.client.compute_logprobs(prompt))
+                if body.prompt_logprobs_last_n is not None:
+                    keep = len(prompt_lps) - body.prompt_logprobs_last_n
+                    prompt_lps = [None if i < keep else v for i, v in enumerate(prompt_lps)]
+            return FutureResult(proto=wire.sample_response_to_proto(result, prompt_lps))
+
+        request_id = state.submit(work)
+        ids = [f"{request_id}:{i}" for i in range(body.num_samples)]
+        return future(request_id, sample_sequence_ids=ids)
+
+    return router
