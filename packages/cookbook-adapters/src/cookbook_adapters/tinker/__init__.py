@@ -4,11 +4,9 @@ Point it at the Tinker service (default) or at any server speaking the same
 protocol, such as `cookbook serve`, with `TINKER_BASE_URL` or the `base_url` option.
 """
 
-from cookbook_adapters.tinker._clients import (
-    TinkerPending,
-    TinkerSamplingClient,
-    TinkerServiceClient,
-    TinkerTrainingClient,
-)
+from cookbook_adapters.tinker._pending import TinkerPending
+from cookbook_adapters.tinker._sampling import TinkerSamplingClient
+from cookbook_adapters.tinker._service import TinkerServiceClient
+from cookbook_adapters.tinker._training import TinkerTrainingClient
 
 __all__ = ["TinkerPending", "TinkerSamplingClient", "TinkerServiceClient", "TinkerTrainingClient"]

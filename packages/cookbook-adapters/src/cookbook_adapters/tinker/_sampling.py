@@ -1,0 +1,41 @@
+"""The `SamplingClient` port over an SDK `SamplingClient`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import tinker
+from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParams
+
+from cookbook_adapters.tinker import _convert as cv
+from cookbook_adapters.tinker._errors import to_backend_error
+
+__all__ = ["TinkerSamplingClient"]
+
+
+class TinkerSamplingClient:
+    """Samples through an SDK `SamplingClient`."""
+
+    def __init__(self, sdk: tinker.SamplingClient, tokenizer: Callable[[], Tokenizer]) -> None:
+        self.sdk = sdk
+        self._tokenizer = tokenizer
+
+    async def sample(self, prompt: ModelInput, num_samples: int, params: SamplingParams) -> SampleResult:
+        try:
+            response = await self.sdk.sample(
+                cv.model_input_to_tinker(prompt), num_samples, cv.sampling_params_to_tinker(params)
+            )
+        except Exception as exc:
+            raise to_backend_error(exc, "sample") from exc
+        return cv.sample_result_from_tinker(response)
+
+    async def compute_logprobs(self, prompt: ModelInput) -> list[float | None]:
+        try:
+            values = await self.sdk.compute_logprobs(cv.model_input_to_tinker(prompt))
+        except Exception as exc:
+            raise to_backend_error(exc, "compute_logprobs") from exc
+        return [None if v is None else float(v) for v in values]
+
+    def tokenizer(self) -> Tokenizer:
+        return self._tokenizer()
