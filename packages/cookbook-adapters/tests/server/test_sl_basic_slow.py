@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,11 @@ def test_sl_basic_over_the_tinker_manifest(
     Runtime("tinker").run("sl_basic", _config(resumed_dir))
     assert "resuming from checkpoint 000002" in caplog.text
     _assert_close(_rows(resumed_dir), rows, "resumed vs uninterrupted")
+
+    key = os.environ["TINKER_API_KEY"]
+    for path in tinker_dir.rglob("*"):
+        if path.is_file():
+            assert key not in path.read_text(errors="replace"), f"the API key leaked into {path.name}"
 
     local_dir = tmp_path / "local"
     Runtime("local").run("sl_basic", _config(local_dir))
