@@ -44,3 +44,20 @@ def test_health_and_capabilities(fake_server: RunningServer) -> None:
     assert httpx.get(f"{fake_server.base_url}/api/v1/healthz", timeout=10).json() == {"status": "ok"}
     caps = httpx.get(f"{fake_server.base_url}/api/v1/get_server_capabilities", timeout=10).json()
     assert [m["model_name"] for m in caps["supported_models"]] == ["fake/model"]
+
+
+def test_invalid_adam_params_are_a_one_line_400(fake_server: RunningServer) -> None:
+    base = fake_server.base_url
+    session = httpx.post(
+        f"{base}/api/v1/create_session", json={"tags": [], "user_metadata": None, "sdk_version": "test"}, timeout=10
+    ).json()["session_id"]
+    created = httpx.post(
+        f"{base}/api/v1/create_model",
+        json={"session_id": session, "model_seq_id": 0, "base_model": "fake/model", "lora_config": {"rank": 2}},
+        timeout=10,
+    ).json()
+    done = httpx.post(f"{base}/api/v1/retrieve_future", json={"request_id": created["request_id"]}, timeout=30).json()
+    body = {"model_id": done["model_id"], "adam_params": {"learning_rate": 1e-3, "beta1": 1.5}}
+    r = httpx.post(f"{base}/api/v1/optim_step", json=body, timeout=10)
+    assert r.status_code == 400
+    assert r.json()["detail"].startswith("adam_params.beta1:") and "\n" not in r.json()["detail"]

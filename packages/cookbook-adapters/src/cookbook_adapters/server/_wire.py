@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
+import pydantic
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.train.types import (
     AdamParams,
@@ -191,4 +192,9 @@ def adam_params_from_wire(body: Mapping[str, Any]) -> AdamParams:
         other = body.get("optimizer_params") or {}
         raise WireError(f"optimizer {other.get('type', 'unknown')!r} is not supported: send adam_params")
     fields = {k: params[k] for k in AdamParams.model_fields if k in params}
-    return AdamParams(**fields)
+    try:
+        return AdamParams(**fields)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise WireError(f"adam_params.{where}: {first['msg']}") from None
