@@ -79,3 +79,10 @@ def test_concurrent_first_builds_agree(tmp_path: Path) -> None:
         dirs = list(pool.map(lambda _: tiny_chat_dir(tmp_path), range(2)))
     assert dirs[0] == dirs[1]
     assert [p.name for p in tmp_path.joinpath("models").iterdir()] == [dirs[0].name]
+
+
+@pytest.mark.slow
+def test_builds_are_byte_identical(tmp_path: Path) -> None:
+    a, b = tiny_chat_dir(tmp_path / "a"), tiny_chat_dir(tmp_path / "b")
+    for name in ("model.safetensors", "tokenizer.json", "config.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
