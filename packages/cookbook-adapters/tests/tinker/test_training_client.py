@@ -138,3 +138,12 @@ async def test_named_sampler_weights_and_sampling_clients(service: TinkerService
     assert a.sequences[0].tokens == b.sequences[0].tokens
     base = await service.create_sampling_client(base_model="fake/model")
     assert base.tokenizer().encode("x", add_special_tokens=False) == [ord("x")]
+
+
+async def test_tokenizer_of_an_unpublished_model_comes_from_the_service() -> None:
+    with running_server(FakeServiceClient()) as server:  # no models announced, nothing in the HF cache
+        svc = TinkerServiceClient(base_url=server.base_url)
+        tokenizer = svc.get_tokenizer("fake/unpublished")
+        assert tokenizer.encode("ok", add_special_tokens=False) == [ord("o"), ord("k")]
+        assert tokenizer.convert_tokens_to_ids("<|im_start|>") == 257
+        await svc.close()

@@ -21,7 +21,9 @@ from cookbook_runtime.errors import BackendError
 from cookbook_runtime.ports import ServiceClient
 
 from cookbook_adapters.server._app import create_app
+from cookbook_adapters.server._http import publish
 from cookbook_adapters.server._state import ServerState
+from cookbook_adapters.server._tokenizer_dir import export_tokenizer
 
 __all__ = ["RunningServer", "running_server", "serve"]
 
@@ -37,6 +39,14 @@ def _default_backend() -> ServiceClient:
     return backend
 
 
+def _announce(state: ServerState, models: list[str]) -> None:
+    """Load each named model's tokenizer now (an unknown model fails at start, not at first use)
+    and publish it, so SDK clients resolve the name offline before any training client exists."""
+    for model in models:
+        tokenizer = state.backend.get_tokenizer(model)
+        publish(model, export_tokenizer(tokenizer, state.tokenizer_root, model))
+
+
 def _config(state: ServerState, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(state), host=host, port=port, log_level="warning", access_log=False, lifespan="on"
@@ -50,10 +60,16 @@ def serve(
     *,
     backend: ServiceClient | None = None,
 ) -> None:
-    """Serve the Tinker API on `host:port` until interrupted, over `backend` (default: the local engine)."""
+    """Serve the Tinker API on `host:port` until interrupted, over `backend` (default: the local engine).
+
+    `model` is the model advertised by `get_server_capabilities` (default `cookbook/tiny-chat`);
+    when given, its tokenizer is loaded before serving, so a bad name fails at once.
+    """
     models = [model or DEFAULT_MODEL]
     with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
         state = ServerState(backend or _default_backend(), Path(tmp), models, owns_backend=backend is None)
+        if model is not None:
+            _announce(state, models)
         logger.info("serving the Tinker API on http://%s:%d (model %s)", host, port, models[0])
         try:
             uvicorn.Server(_config(state, host, port)).run()
@@ -78,27 +94,32 @@ def running_server(
     models: list[str] | None = None,
     start_timeout_s: float = 30.0,
 ) -> Iterator[RunningServer]:
-    """Serve in a background thread on an ephemeral port; stop it on exit."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound_port = int(sock.getsockname()[1])
+    """Serve in a background thread on an ephemeral port; stop it on exit.
+
+    `models` (when given) are advertised and their tokenizers published at start.
+    """
     with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
         state = ServerState(
             backend or _default_backend(), Path(tmp), models or [DEFAULT_MODEL], owns_backend=backend is None
         )
-        server = uvicorn.Server(_config(state, host, bound_port))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="cookbook-server")
-        thread.start()
-        deadline = time.monotonic() + start_timeout_s
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
+        if models:
+            _announce(state, models)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            bound_port = int(sock.getsockname()[1])
+            server = uvicorn.Server(_config(state, host, bound_port))
+            thread = threading.Thread(
+                target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="cookbook-server"
+            )
+            thread.start()
+            try:
+                deadline = time.monotonic() + start_timeout_s
+                while not server.started:
+                    if not thread.is_alive() or time.monotonic() > deadline:
+                        raise BackendError(f"the Tinker-compatible server did not start on {host}:{bound_port}")
+                    time.sleep(0.02)
+                yield RunningServer(f"http://{host}:{bound_port}", state)
+            finally:
                 server.should_exit = True
-                raise BackendError(f"the Tinker-compatible server did not start on {host}:{bound_port}")
-            time.sleep(0.02)
-        try:
-            yield RunningServer(f"http://{host}:{bound_port}", state)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-            sock.close()
+                thread.join(timeout=30)
