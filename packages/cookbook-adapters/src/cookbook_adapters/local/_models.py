@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-cast(Any, hf_logging).disable_progress_bar()
+cast(Any, hf_logging).disable_progress_bar()  # loading bars would interleave with the CLI progress
 
 _ATTN = (
     "q_proj",
