@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -24,9 +26,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_blocks_answers_and_stops_on_interrupt() -> None:
+def test_serve_blocks_answers_and_stops_on_interrupt(tmp_path: Path) -> None:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(port)], stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hf-hub")}  # the served tokenizer is published there
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SCRIPT, str(port)], stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -38,6 +43,7 @@ def test_serve_blocks_answers_and_stops_on_interrupt() -> None:
                 assert time.monotonic() < deadline, "serve did not start within 60 s"
                 time.sleep(0.2)
         assert [m["model_name"] for m in caps["supported_models"]] == ["fake/served"]
+        assert (tmp_path / "hf-hub" / "models--fake--served" / "refs" / "main").is_file()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
         assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")

@@ -63,13 +63,12 @@ def serve(
     """Serve the Tinker API on `host:port` until interrupted, over `backend` (default: the local engine).
 
     `model` is the model advertised by `get_server_capabilities` (default `cookbook/tiny-chat`);
-    when given, its tokenizer is loaded before serving, so a bad name fails at once.
+    its tokenizer is loaded (and published) before serving, so a bad name fails at once.
     """
     models = [model or DEFAULT_MODEL]
     with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
         state = ServerState(backend or _default_backend(), Path(tmp), models, owns_backend=backend is None)
-        if model is not None:
-            _announce(state, models)
+        _announce(state, models)
         logger.info("serving the Tinker API on http://%s:%d (model %s)", host, port, models[0])
         try:
             uvicorn.Server(_config(state, host, port)).run()
