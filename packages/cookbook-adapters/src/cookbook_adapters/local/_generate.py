@@ -1,7 +1,8 @@
 """Batched autoregressive sampling with a KV cache, for the local sampling client.
 
 All `num_samples` completions of one prompt run as one batch: the prompt is
-encoded once per row, then one token per step for every row still running.
+encoded once and its KV cache repeated per row, then one token per step for every
+row. Stop tokens are kept as the last token of a completion.
 Logprobs reported are the model's own (temperature 1, before top-k/top-p), which
 is what RL losses compare training logprobs against.
 """
@@ -63,10 +64,17 @@ def generate(
     else:
         generator.seed()
 
-    ids = torch.tensor([prompt] * num_samples, dtype=torch.long, device=device)
-    out = model(input_ids=ids, use_cache=True)
+    out = model(input_ids=torch.tensor([prompt], dtype=torch.long, device=device), use_cache=True)
     past = out.past_key_values
-    logits = out.logits[:, -1, :].float()
+    logits = out.logits[:, -1, :].float().expand(num_samples, -1)
+    if num_samples > 1:
+        if hasattr(past, "batch_repeat_interleave"):  # encode the prompt once, share it
+            past.batch_repeat_interleave(num_samples)
+        else:
+            ids = torch.tensor([prompt] * num_samples, dtype=torch.long, device=device)
+            out = model(input_ids=ids, use_cache=True)
+            past = out.past_key_values
+            logits = out.logits[:, -1, :].float()
     tokens: list[list[int]] = [[] for _ in range(num_samples)]
     logprobs: list[list[float]] = [[] for _ in range(num_samples)]
     running = [True] * num_samples
