@@ -11,13 +11,19 @@ def test_binds_to_loopback_by_default(fake_server: RunningServer) -> None:
 
 
 def test_unknown_model_is_404_with_a_message(fake_server: RunningServer) -> None:
-    r = httpx.post(f"{fake_server.base_url}/api/v1/get_info", json={"model_id": "nope:train:0"}, timeout=10)
+    r = httpx.post(
+        f"{fake_server.base_url}/api/v1/get_info", json={"model_id": "nope:train:0"}, timeout=10
+    )
     assert r.status_code == 404
     assert "nope:train:0" in r.json()["detail"]
 
 
 def test_unknown_request_id_is_404(fake_server: RunningServer) -> None:
-    r = httpx.post(f"{fake_server.base_url}/api/v1/retrieve_future", json={"request_id": "req-missing"}, timeout=10)
+    r = httpx.post(
+        f"{fake_server.base_url}/api/v1/retrieve_future",
+        json={"request_id": "req-missing"},
+        timeout=10,
+    )
     assert r.status_code == 404
     assert "req-missing" in r.json()["detail"]
 
@@ -30,7 +36,9 @@ def test_malformed_bodies_are_400(fake_server: RunningServer) -> None:
         timeout=10,
     )
     assert bad_proto.status_code == 400 and "ForwardBackwardRequest" in bad_proto.json()["detail"]
-    bad_json = httpx.post(f"{fake_server.base_url}/api/v1/create_model", json={"base_model": 3}, timeout=10)
+    bad_json = httpx.post(
+        f"{fake_server.base_url}/api/v1/create_model", json={"base_model": 3}, timeout=10
+    )
     assert bad_json.status_code == 400 and "CreateModelRequest" in bad_json.json()["detail"]
 
 
@@ -41,7 +49,9 @@ def test_unknown_session_is_rejected(fake_server: RunningServer) -> None:
 
 
 def test_health_and_capabilities(fake_server: RunningServer) -> None:
-    assert httpx.get(f"{fake_server.base_url}/api/v1/healthz", timeout=10).json() == {"status": "ok"}
+    assert httpx.get(f"{fake_server.base_url}/api/v1/healthz", timeout=10).json() == {
+        "status": "ok"
+    }
     caps = httpx.get(f"{fake_server.base_url}/api/v1/get_server_capabilities", timeout=10).json()
     assert [m["model_name"] for m in caps["supported_models"]] == ["fake/model"]
 
@@ -49,14 +59,23 @@ def test_health_and_capabilities(fake_server: RunningServer) -> None:
 def test_invalid_adam_params_are_a_one_line_400(fake_server: RunningServer) -> None:
     base = fake_server.base_url
     session = httpx.post(
-        f"{base}/api/v1/create_session", json={"tags": [], "user_metadata": None, "sdk_version": "test"}, timeout=10
+        f"{base}/api/v1/create_session",
+        json={"tags": [], "user_metadata": None, "sdk_version": "test"},
+        timeout=10,
     ).json()["session_id"]
     created = httpx.post(
         f"{base}/api/v1/create_model",
-        json={"session_id": session, "model_seq_id": 0, "base_model": "fake/model", "lora_config": {"rank": 2}},
+        json={
+            "session_id": session,
+            "model_seq_id": 0,
+            "base_model": "fake/model",
+            "lora_config": {"rank": 2},
+        },
         timeout=10,
     ).json()
-    done = httpx.post(f"{base}/api/v1/retrieve_future", json={"request_id": created["request_id"]}, timeout=30).json()
+    done = httpx.post(
+        f"{base}/api/v1/retrieve_future", json={"request_id": created["request_id"]}, timeout=30
+    ).json()
     body = {"model_id": done["model_id"], "adam_params": {"learning_rate": 1e-3, "beta1": 1.5}}
     r = httpx.post(f"{base}/api/v1/optim_step", json=body, timeout=10)
     assert r.status_code == 400

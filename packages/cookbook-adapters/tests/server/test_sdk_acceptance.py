@@ -25,7 +25,9 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
     from cookbook_adapters.local import TINY_CHAT, LocalServiceClient
 
     states: Path = tmp_path_factory.mktemp("server-states")
-    with running_server(LocalServiceClient(device="cpu", root=states), models=[TINY_CHAT]) as server:
+    with running_server(
+        LocalServiceClient(device="cpu", root=states), models=[TINY_CHAT]
+    ) as server:
         yield server
 
 
@@ -72,7 +74,9 @@ def test_sdk_training_session_end_to_end(backend: tuple[RunningServer, str]) -> 
 
     path = training.save_state("acceptance").result().path
     assert path.startswith("tinker://")
-    before = training.forward(data, "cross_entropy").result().loss_fn_outputs[0]["logprobs"].tolist()
+    before = (
+        training.forward(data, "cross_entropy").result().loss_fn_outputs[0]["logprobs"].tolist()
+    )
     resumed = service.create_training_client_from_state_with_optimizer(path).result()
     after = resumed.forward(data, "cross_entropy").result().loss_fn_outputs[0]["logprobs"].tolist()
     assert after == before, "resumed weights differ from the saved ones"

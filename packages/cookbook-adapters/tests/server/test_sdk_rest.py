@@ -17,12 +17,17 @@ def test_training_runs_and_checkpoints(fake_server: RunningServer) -> None:
     run = rest.get_training_run_by_tinker_path(state_path).result()
     assert (run.base_model, run.lora_rank, run.is_lora) == ("fake/model", 3, True)
     assert run.last_checkpoint is not None and run.last_checkpoint.tinker_path == state_path
-    assert run.last_sampler_checkpoint is not None and run.last_sampler_checkpoint.tinker_path == sampler_path
+    assert (
+        run.last_sampler_checkpoint is not None
+        and run.last_sampler_checkpoint.tinker_path == sampler_path
+    )
     listed = rest.list_checkpoints(run.training_run_id).result()
     assert {c.tinker_path for c in listed.checkpoints} == {state_path, sampler_path}
 
     rest.delete_checkpoint_from_tinker_path(state_path).result()
-    assert [c.tinker_path for c in rest.list_checkpoints(run.training_run_id).result().checkpoints] == [sampler_path]
+    assert [
+        c.tinker_path for c in rest.list_checkpoints(run.training_run_id).result().checkpoints
+    ] == [sampler_path]
     with pytest.raises(Exception, match="unknown checkpoint path"):
         service.create_training_client_from_state(state_path).result()
     service.close("success").result()

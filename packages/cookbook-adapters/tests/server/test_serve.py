@@ -28,16 +28,23 @@ def _free_port() -> int:
 
 def test_serve_blocks_answers_and_stops_on_interrupt(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hf-hub")}  # the served tokenizer is published there
+    env = {
+        **os.environ,
+        "HF_HUB_CACHE": str(tmp_path / "hf-hub"),
+    }  # the served tokenizer is published there
     proc = subprocess.Popen(
         [sys.executable, "-c", _SCRIPT, str(port)], stderr=subprocess.PIPE, text=True, env=env
     )
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert proc.poll() is None, f"serve exited early: {proc.stderr.read() if proc.stderr else ''}"
+            assert proc.poll() is None, (
+                f"serve exited early: {proc.stderr.read() if proc.stderr else ''}"
+            )
             try:
-                caps = httpx.get(f"http://127.0.0.1:{port}/api/v1/get_server_capabilities", timeout=2).json()
+                caps = httpx.get(
+                    f"http://127.0.0.1:{port}/api/v1/get_server_capabilities", timeout=2
+                ).json()
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "serve did not start within 60 s"

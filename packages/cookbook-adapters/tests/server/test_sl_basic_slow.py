@@ -25,7 +25,11 @@ _TOLERANCE = 2e-3
 
 
 def _rows(run_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return [
+        json.loads(line)
+        for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
 
 
 def _config(log_path: Path) -> dict[str, Any]:
@@ -39,7 +43,9 @@ def _config(log_path: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def local_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with running_server(LocalServiceClient(device="cpu", root=tmp_path / "server-states")) as server:
+    with running_server(
+        LocalServiceClient(device="cpu", root=tmp_path / "server-states")
+    ) as server:
         monkeypatch.setenv("TINKER_BASE_URL", server.base_url)
         yield server.base_url
 
@@ -81,7 +87,9 @@ def test_sl_basic_over_the_tinker_manifest(
     key = os.environ["TINKER_API_KEY"]
     for path in tinker_dir.rglob("*"):
         if path.is_file():
-            assert key not in path.read_text(errors="replace"), f"the API key leaked into {path.name}"
+            assert key not in path.read_text(errors="replace"), (
+                f"the API key leaked into {path.name}"
+            )
 
     local_dir = tmp_path / "local"
     Runtime("local").run("sl_basic", _config(local_dir))

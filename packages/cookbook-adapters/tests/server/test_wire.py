@@ -27,7 +27,9 @@ f32 = st.floats(width=32, allow_nan=False)
 
 
 def _vector(dtype: str, n: int) -> st.SearchStrategy[TensorData]:
-    values = st.lists(st.integers(-(2**40), 2**40) if dtype == "int64" else f32, min_size=n, max_size=n)
+    values = st.lists(
+        st.integers(-(2**40), 2**40) if dtype == "int64" else f32, min_size=n, max_size=n
+    )
     return values.map(lambda v: TensorData.from_list(v, dtype))  # type: ignore[arg-type]
 
 
@@ -48,7 +50,9 @@ def datums(draw: st.DrawFn) -> Datum:
 @given(
     st.lists(datums(), min_size=1, max_size=4),
     st.sampled_from(["cross_entropy", "importance_sampling", "ppo", "cispo", "dro"]),
-    st.dictionaries(st.sampled_from(["clip_low_threshold", "clip_high_threshold", "beta"]), f32, max_size=2),
+    st.dictionaries(
+        st.sampled_from(["clip_low_threshold", "clip_high_threshold", "beta"]), f32, max_size=2
+    ),
     st.booleans(),
 )
 def test_forward_backward_request_decodes_what_the_sdk_sends(
@@ -56,15 +60,17 @@ def test_forward_backward_request_decodes_what_the_sdk_sends(
 ) -> None:
     request = tt.ForwardBackwardRequest(
         forward_backward_input=tt.ForwardBackwardInput(
-            data=[cv.datum_to_tinker(d) for d in data], loss_fn=loss_fn, loss_fn_config=config or None
+            data=[cv.datum_to_tinker(d) for d in data],
+            loss_fn=loss_fn,
+            loss_fn_config=config or None,
         ),
         model_id="s:train:0",
         seq_id=3,
     )
     msg = forward_backward_request_to_proto(request)
     msg.forward_only = forward_only
-    model_id, seq_id, got_loss, got_config, got_forward_only, got_data = wire.fwdbwd_request_from_proto(
-        msg.SerializeToString()
+    model_id, seq_id, got_loss, got_config, got_forward_only, got_data = (
+        wire.fwdbwd_request_from_proto(msg.SerializeToString())
     )
     assert (model_id, seq_id, got_loss, got_forward_only) == ("s:train:0", 3, loss_fn, forward_only)
     assert got_config == config
@@ -81,7 +87,9 @@ def outputs(draw: st.DrawFn) -> ForwardBackwardOutput:
         if with_elementwise:
             record["elementwise_loss"] = draw(_vector("float32", n))
         records.append(record)
-    metrics = draw(st.dictionaries(st.sampled_from(["loss:sum", "num_tokens:sum", "kl:mean"]), f32, max_size=3))
+    metrics = draw(
+        st.dictionaries(st.sampled_from(["loss:sum", "num_tokens:sum", "kl:mean"]), f32, max_size=3)
+    )
     return ForwardBackwardOutput(records, metrics)
 
 
@@ -106,7 +114,11 @@ def samples(draw: st.DrawFn) -> tuple[SampleResult, list[float | None] | None]:
 
 @settings(max_examples=50, deadline=None)
 @given(samples())
-def test_sample_response_is_what_the_sdk_decodes(sample: tuple[SampleResult, list[float | None] | None]) -> None:
+def test_sample_response_is_what_the_sdk_decodes(
+    sample: tuple[SampleResult, list[float | None] | None],
+) -> None:
     result, prompt = sample
-    decoded = cv.sample_result_from_tinker(deserialize_sample_response(wire.sample_response_to_proto(result, prompt)))
+    decoded = cv.sample_result_from_tinker(
+        deserialize_sample_response(wire.sample_response_to_proto(result, prompt))
+    )
     assert decoded == SampleResult(result.sequences, prompt)

@@ -18,7 +18,9 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
     from cookbook_adapters.local import TINY_CHAT, LocalServiceClient
 
     states: Path = tmp_path_factory.mktemp("contract-states")
-    with running_server(LocalServiceClient(device="cpu", root=states), models=[TINY_CHAT]) as server:
+    with running_server(
+        LocalServiceClient(device="cpu", root=states), models=[TINY_CHAT]
+    ) as server:
         yield server
 
 

@@ -46,7 +46,9 @@ chunks = st.one_of(
 )
 model_inputs = st.lists(chunks, max_size=4).map(lambda cs: ModelInput(tuple(cs)))
 names = st.sampled_from(["target_tokens", "weights", "logprobs", "advantages", "mask"])
-datums = st.builds(Datum, model_input=model_inputs, loss_fn_inputs=st.dictionaries(names, tensors(), max_size=4))
+datums = st.builds(
+    Datum, model_input=model_inputs, loss_fn_inputs=st.dictionaries(names, tensors(), max_size=4)
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -80,7 +82,9 @@ def test_adam_params_round_trip(params: AdamParams) -> None:
 
 
 stops = st.one_of(
-    st.none(), st.lists(st.text(min_size=1, max_size=5), max_size=3), st.lists(tokens, min_size=1, max_size=3)
+    st.none(),
+    st.lists(st.text(min_size=1, max_size=5), max_size=3),
+    st.lists(tokens, min_size=1, max_size=3),
 )
 
 
@@ -105,7 +109,9 @@ def test_sampling_params_round_trip(params: SamplingParams) -> None:
     st.lists(st.dictionaries(names, tensors(), max_size=3), max_size=4),
     st.dictionaries(st.text(min_size=1, max_size=12), st.floats(allow_nan=False), max_size=4),
 )
-def test_forward_backward_output_round_trip(outputs: list[dict[str, TensorData]], metrics: dict[str, float]) -> None:
+def test_forward_backward_output_round_trip(
+    outputs: list[dict[str, TensorData]], metrics: dict[str, float]
+) -> None:
     out = ForwardBackwardOutput(outputs, metrics)
     assert cv.fwdbwd_output_from_tinker(cv.fwdbwd_output_to_tinker(out)) == out
 
@@ -123,7 +129,11 @@ def sample_results(draw: st.DrawFn) -> SampleResult:
     seqs = []
     for seq in draw(st.lists(sequences, max_size=4)):
         with_lps = draw(st.booleans())
-        lps = draw(st.lists(f32.filter(lambda v: v <= 0), min_size=len(seq.tokens), max_size=len(seq.tokens)))
+        lps = draw(
+            st.lists(
+                f32.filter(lambda v: v <= 0), min_size=len(seq.tokens), max_size=len(seq.tokens)
+            )
+        )
         seqs.append(SampledSequence(seq.tokens, lps if with_lps else None, seq.stop_reason))
     prompt = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), f32), max_size=6)))
     return SampleResult(seqs, prompt)

@@ -32,7 +32,9 @@ async def test_unknown_checkpoint_is_a_backend_error_with_request_id(
 async def test_failed_request_carries_its_request_id(fake_server: RunningServer) -> None:
     service = TinkerServiceClient(base_url=fake_server.base_url)
     client = await service.create_lora_training_client("fake/model", rank=2)
-    datum = Datum(ModelInput.from_ints([1, 2]), {"target_tokens": TensorData.from_list([2, 3], "int64")})
+    datum = Datum(
+        ModelInput.from_ints([1, 2]), {"target_tokens": TensorData.from_list([2, 3], "int64")}
+    )
     handle = await client.forward_backward([datum], "not_a_loss")  # type: ignore[arg-type]
     with pytest.raises(BackendError) as info:
         await handle.result()

@@ -26,14 +26,19 @@ class RecordingTrainingClient(FakeTrainingClient):
     calls: list[tuple[str, dict[str, float] | None]]
 
     async def forward_backward(
-        self, data: Sequence[Datum], loss_fn: LossName, loss_fn_config: Mapping[str, float] | None = None
+        self,
+        data: Sequence[Datum],
+        loss_fn: LossName,
+        loss_fn_config: Mapping[str, float] | None = None,
     ) -> FakePending[ForwardBackwardOutput]:
         self.calls.append((loss_fn, dict(loss_fn_config) if loss_fn_config is not None else None))
         return await super().forward_backward(data, loss_fn, loss_fn_config)
 
 
 class RecordingService(FakeServiceClient):
-    async def create_lora_training_client(self, base_model: str, **kwargs: Any) -> FakeTrainingClient:
+    async def create_lora_training_client(
+        self, base_model: str, **kwargs: Any
+    ) -> FakeTrainingClient:
         client = RecordingTrainingClient(base_model, kwargs.get("rank", 32))
         client.calls = []
         self.training_clients.append(client)
@@ -77,7 +82,11 @@ async def test_every_loss_and_config_reaches_the_backend(
     server, backend = recording_server
     svc = TinkerServiceClient(base_url=server.base_url)
     client = await svc.create_lora_training_client("fake/model", rank=2)
-    config = {"clip_low_threshold": 0.75, "clip_high_threshold": 1.25} if loss != "cross_entropy" else None
+    config = (
+        {"clip_low_threshold": 0.75, "clip_high_threshold": 1.25}
+        if loss != "cross_entropy"
+        else None
+    )
     await (await client.forward_backward(_data(), loss, config)).result()
     recorded = backend.training_clients[-1]
     assert isinstance(recorded, RecordingTrainingClient)
@@ -92,7 +101,10 @@ async def test_lora_options_and_info(service: TinkerServiceClient) -> None:
     info = await client.info()
     assert (info.base_model, info.lora_rank) == ("fake/model", 8)
     assert info.tokenizer_id and info.model_id
-    assert client.tokenizer().decode(client.tokenizer().encode("abc", add_special_tokens=False)) == "abc"
+    assert (
+        client.tokenizer().decode(client.tokenizer().encode("abc", add_special_tokens=False))
+        == "abc"
+    )
 
 
 async def test_custom_loss_sees_logprobs(service: TinkerServiceClient) -> None:
@@ -116,12 +128,16 @@ async def test_state_round_trips_with_and_without_optimizer(service: TinkerServi
     path = await (await client.save_state("ttl-state", ttl_seconds=3600)).result()
     expected = (await (await client.forward(_data())).result()).loss_fn_outputs[0]["logprobs"]
     for with_optimizer in (True, False):
-        restored = await service.create_training_client_from_state(path, with_optimizer=with_optimizer)
+        restored = await service.create_training_client_from_state(
+            path, with_optimizer=with_optimizer
+        )
         got = (await (await restored.forward(_data())).result()).loss_fn_outputs[0]["logprobs"]
         assert got == expected, f"with_optimizer={with_optimizer}"
     fresh = await service.create_lora_training_client("fake/model", rank=2)
     await (await fresh.load_state(path, with_optimizer=False)).result()
-    assert (await (await fresh.forward(_data())).result()).loss_fn_outputs[0]["logprobs"] == expected
+    assert (await (await fresh.forward(_data())).result()).loss_fn_outputs[0][
+        "logprobs"
+    ] == expected
 
 
 async def test_named_sampler_weights_and_sampling_clients(service: TinkerServiceClient) -> None:
@@ -141,7 +157,9 @@ async def test_named_sampler_weights_and_sampling_clients(service: TinkerService
 
 
 async def test_tokenizer_of_an_unpublished_model_comes_from_the_service() -> None:
-    with running_server(FakeServiceClient()) as server:  # no models announced, nothing in the HF cache
+    with running_server(
+        FakeServiceClient()
+    ) as server:  # no models announced, nothing in the HF cache
         svc = TinkerServiceClient(base_url=server.base_url)
         tokenizer = svc.get_tokenizer("fake/unpublished")
         assert tokenizer.encode("ok", add_special_tokens=False) == [ord("o"), ord("k")]

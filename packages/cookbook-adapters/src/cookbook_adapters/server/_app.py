@@ -49,10 +49,14 @@ def create_app(state: ServerState) -> FastAPI:
         yield
         await state.close()
 
-    app = FastAPI(title="cookbook Tinker-compatible server", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="cookbook Tinker-compatible server", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
 
     @app.middleware("http")
-    async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         response = await call_next(request)
         response.headers["x-request-id"] = f"http-{uuid.uuid4().hex[:16]}"
         return response
@@ -85,7 +89,8 @@ def create_app(state: ServerState) -> FastAPI:
     async def capabilities() -> dict[str, Any]:
         return {
             "supported_models": [
-                {"model_name": m, "trainable": True, "sampleable": True} for m in state.supported_models
+                {"model_name": m, "trainable": True, "sampleable": True}
+                for m in state.supported_models
             ]
         }
 
@@ -122,7 +127,9 @@ def create_app(state: ServerState) -> FastAPI:
             message = str(exc) or type(exc).__name__
             return JSONResponse({"error": message, "category": error_category(exc)})
         if result is None:
-            return JSONResponse({"type": "try_again", "request_id": body.request_id, "queue_state": "active"})
+            return JSONResponse(
+                {"type": "try_again", "request_id": body.request_id, "queue_state": "active"}
+            )
         if result.proto is not None:
             return Response(content=result.proto, media_type=PROTO)
         return JSONResponse(result.json)

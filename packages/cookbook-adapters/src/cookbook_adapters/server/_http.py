@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pydantic
+from cookbook_runtime.errors import CookbookError
+from cookbook_runtime.train.tokenizer import Tokenizer
 from fastapi import Request
 
 from cookbook_adapters.server import _wire as wire
 from cookbook_adapters.server._hf_cache import publish_tokenizer
+from cookbook_adapters.server._tokenizer_dir import export_tokenizer
 
 __all__ = ["PROTO", "future", "parse", "publish", "read_json"]
 
@@ -43,9 +47,16 @@ def parse(model: type[pydantic.BaseModel], body: dict[str, Any]) -> Any:
         raise wire.WireError(f"{model.__name__}: {where}: {first['msg']}") from None
 
 
-def publish(base_model: str, tokenizer_dir: str) -> None:
-    """Best effort: a model whose tokenizer cannot be cached still trains and samples."""
+def publish(tokenizer: Tokenizer, root: Path, base_model: str) -> str | None:
+    """Export `tokenizer` for SDK clients and publish it under `base_model`; its directory, or None.
+
+    Best effort: a model whose tokenizer cannot be exported still trains and samples
+    (the SDK then loads the tokenizer by model name).
+    """
     try:
-        publish_tokenizer(base_model, tokenizer_dir)
-    except OSError:
-        logger.warning("could not publish the tokenizer of %s to the HF cache", base_model, exc_info=True)
+        directory = export_tokenizer(tokenizer, root, base_model)
+        publish_tokenizer(base_model, directory)
+    except (CookbookError, OSError):
+        logger.warning("could not export the tokenizer of %s", base_model, exc_info=True)
+        return None
+    return directory

@@ -23,7 +23,6 @@ from cookbook_runtime.ports import ServiceClient
 from cookbook_adapters.server._app import create_app
 from cookbook_adapters.server._http import publish
 from cookbook_adapters.server._state import ServerState
-from cookbook_adapters.server._tokenizer_dir import export_tokenizer
 
 __all__ = ["RunningServer", "running_server", "serve"]
 
@@ -43,13 +42,17 @@ def _announce(state: ServerState, models: list[str]) -> None:
     """Load each named model's tokenizer now (an unknown model fails at start, not at first use)
     and publish it, so SDK clients resolve the name offline before any training client exists."""
     for model in models:
-        tokenizer = state.backend.get_tokenizer(model)
-        publish(model, export_tokenizer(tokenizer, state.tokenizer_root, model))
+        publish(state.backend.get_tokenizer(model), state.tokenizer_root, model)
 
 
 def _config(state: ServerState, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(state), host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        create_app(state),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
     )
 
 
@@ -67,7 +70,9 @@ def serve(
     """
     models = [model or DEFAULT_MODEL]
     with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
-        state = ServerState(backend or _default_backend(), Path(tmp), models, owns_backend=backend is None)
+        state = ServerState(
+            backend or _default_backend(), Path(tmp), models, owns_backend=backend is None
+        )
         _announce(state, models)
         logger.info("serving the Tinker API on http://%s:%d (model %s)", host, port, models[0])
         try:
@@ -99,7 +104,10 @@ def running_server(
     """
     with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
         state = ServerState(
-            backend or _default_backend(), Path(tmp), models or [DEFAULT_MODEL], owns_backend=backend is None
+            backend or _default_backend(),
+            Path(tmp),
+            models or [DEFAULT_MODEL],
+            owns_backend=backend is None,
         )
         if models:
             _announce(state, models)
@@ -116,7 +124,9 @@ def running_server(
                 deadline = time.monotonic() + start_timeout_s
                 while not server.started:
                     if not thread.is_alive() or time.monotonic() > deadline:
-                        raise BackendError(f"the Tinker-compatible server did not start on {host}:{bound_port}")
+                        raise BackendError(
+                            f"the Tinker-compatible server did not start on {host}:{bound_port}"
+                        )
                     time.sleep(0.02)
                 yield RunningServer(f"http://{host}:{bound_port}", state)
             finally:

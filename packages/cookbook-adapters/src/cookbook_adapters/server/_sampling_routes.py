@@ -11,7 +11,6 @@ from tinker import types as tt
 from cookbook_adapters.server import _wire as wire
 from cookbook_adapters.server._http import future, parse, publish, read_json
 from cookbook_adapters.server._state import FutureResult, NotFound, SamplerRecord, ServerState
-from cookbook_adapters.server._tokenizer_dir import export_tokenizer
 
 __all__ = ["sampling_router"]
 
@@ -19,7 +18,6 @@ __all__ = ["sampling_router"]
 def sampling_router(state: ServerState) -> APIRouter:
     """Routes that create sampling sessions and sample from them."""
     router = APIRouter()
-
 
     @router.post("/api/v1/create_sampling_session")
     async def create_sampling_session(request: Request) -> dict[str, Any]:
@@ -33,11 +31,13 @@ def sampling_router(state: ServerState) -> APIRouter:
         elif body.base_model is not None:
             client = await state.backend.create_sampling_client(base_model=body.base_model)
             base_model = body.base_model
-            publish(base_model, export_tokenizer(client.tokenizer(), state.tokenizer_root, base_model))
+            publish(client.tokenizer(), state.tokenizer_root, base_model)
         else:
             raise ConfigError("create_sampling_session needs base_model or model_path")
         sampler_id = f"{body.session_id}:sample:{body.sampling_session_seq_id}"
-        state.samplers[sampler_id] = SamplerRecord(sampler_id, body.session_id, base_model, body.model_path, client)
+        state.samplers[sampler_id] = SamplerRecord(
+            sampler_id, body.session_id, base_model, body.model_path, client
+        )
         return {"type": "create_sampling_session", "sampling_session_id": sampler_id}
 
     @router.post("/api/v1/join_sampling_session")
@@ -49,19 +49,27 @@ def sampling_router(state: ServerState) -> APIRouter:
     @router.get("/api/v1/samplers/{sampler_id}")
     async def get_sampler(sampler_id: str) -> dict[str, Any]:
         record = state.sampler(sampler_id)
-        return {"sampler_id": record.sampler_id, "base_model": record.base_model, "model_path": record.model_path}
+        return {
+            "sampler_id": record.sampler_id,
+            "base_model": record.base_model,
+            "model_path": record.model_path,
+        }
 
     @router.post("/api/v1/asample")
     async def asample(request: Request) -> dict[str, Any]:
         body = parse(tt.SampleRequest, await read_json(request))
         if body.sampling_session_id is None:
-            raise ConfigError("asample needs a sampling_session_id: create a sampling session first")
+            raise ConfigError(
+                "asample needs a sampling_session_id: create a sampling session first"
+            )
         record = state.sampler(body.sampling_session_id)
         prompt = wire.model_input_from_wire(body.prompt)
         params = wire.sampling_params_from_wire(body.sampling_params)
         want_prompt_logprobs = bool(body.prompt_logprobs)
         if body.topk_prompt_logprobs or body.topk_sample_logprobs or body.prompt_alt_tokens_k:
-            raise ConfigError("top-k logprobs and prompt_alt_tokens are not supported by this server")
+            raise ConfigError(
+                "top-k logprobs and prompt_alt_tokens are not supported by this server"
+            )
         if body.target_prompt_logprobs is not None:
             raise ConfigError("target_prompt_logprobs is not supported by this server")
 

@@ -109,7 +109,12 @@ class ServerState:
     """All mutable server state, owned by the server's event loop."""
 
     def __init__(
-        self, backend: ServiceClient, tokenizer_root: Path, models: list[str], *, owns_backend: bool = False
+        self,
+        backend: ServiceClient,
+        tokenizer_root: Path,
+        models: list[str],
+        *,
+        owns_backend: bool = False,
     ) -> None:
         self.backend = backend
         self.owns_backend = owns_backend
@@ -153,7 +158,9 @@ class ServerState:
         try:
             return self.models[model_id]
         except KeyError:
-            raise NotFound(f"unknown model {model_id!r}: create it with create_model first") from None
+            raise NotFound(
+                f"unknown model {model_id!r}: create it with create_model first"
+            ) from None
 
     def sampler(self, sampler_id: str) -> SamplerRecord:
         try:
@@ -166,7 +173,9 @@ class ServerState:
 
     def add_model(self, record: ModelRecord) -> None:
         self.models[record.model_id] = record
-        self.runs.setdefault(record.model_id, RunRecord(record.model_id, record.base_model, record.rank))
+        self.runs.setdefault(
+            record.model_id, RunRecord(record.model_id, record.base_model, record.rank)
+        )
 
     def run(self, run_id: str) -> RunRecord:
         try:
@@ -178,7 +187,9 @@ class ServerState:
         """A `tinker://` path for a saved backend path, remembered for later loads."""
         path = f"tinker://{model.model_id}/{kind}/{name}"
         self.paths[path] = SavedPath(backend_path, model.base_model, model.rank)
-        run = self.runs.setdefault(model.model_id, RunRecord(model.model_id, model.base_model, model.rank))
+        run = self.runs.setdefault(
+            model.model_id, RunRecord(model.model_id, model.base_model, model.rank)
+        )
         run.last_request_time = time.time()
         checkpoint_id = f"{kind}/{name}"
         run.checkpoints.pop(checkpoint_id, None)
@@ -204,7 +215,9 @@ class ServerState:
         try:
             return self.paths[path]
         except KeyError:
-            raise NotFound(f"unknown checkpoint path {path!r}: save it on this server first") from None
+            raise NotFound(
+                f"unknown checkpoint path {path!r}: save it on this server first"
+            ) from None
 
     # -- futures ----------------------------------------------------------------
 

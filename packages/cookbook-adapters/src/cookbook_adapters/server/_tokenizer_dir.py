@@ -51,7 +51,11 @@ def _save_byte_tokenizer(tokenizer: Tokenizer, directory: Path) -> None:
     core.decoder = decoders.ByteLevel()
     core.add_special_tokens(specials)
     eos_id = tokenizer.eos_token_id
-    eos = specials[eos_id - 256] if eos_id is not None and 256 <= eos_id < 256 + len(specials) else None
+    eos = (
+        specials[eos_id - 256]
+        if eos_id is not None and 256 <= eos_id < 256 + len(specials)
+        else None
+    )
     fast = PreTrainedTokenizerFast(tokenizer_object=core, eos_token=eos)  # type: ignore[no-untyped-call]
     fast.save_pretrained(str(directory))
 

@@ -24,7 +24,6 @@ from cookbook_adapters.server._state import (
     SamplerRecord,
     ServerState,
 )
-from cookbook_adapters.server._tokenizer_dir import export_tokenizer
 
 __all__ = ["training_router"]
 
@@ -53,7 +52,9 @@ def training_router(state: ServerState) -> APIRouter:
         if body.session_id not in state.sessions:
             raise NotFound(f"unknown session {body.session_id!r}: create a session first")
         if body.optimizer_config.type != "adamw":
-            raise ConfigError(f"optimizer {body.optimizer_config.type!r} is not supported: use adamw")
+            raise ConfigError(
+                f"optimizer {body.optimizer_config.type!r} is not supported: use adamw"
+            )
         model_id = f"{body.session_id}:train:{body.model_seq_id}"
         lora = body.lora_config
         rank = lora.rank if lora is not None else 0
@@ -77,14 +78,16 @@ def training_router(state: ServerState) -> APIRouter:
         body = parse(tt.GetInfoRequest, await read_json(request))
         record = state.model(body.model_id)
         if record.tokenizer_dir is None:
-            record.tokenizer_dir = export_tokenizer(
-                record.client.tokenizer(), state.tokenizer_root, record.base_model
+            record.tokenizer_dir = (
+                publish(record.client.tokenizer(), state.tokenizer_root, record.base_model) or ""
             )
-            publish(record.base_model, record.tokenizer_dir)
         return {
             "type": "get_info",
             "model_id": record.model_id,
-            "model_data": {"model_name": record.base_model, "tokenizer_id": record.tokenizer_dir},
+            "model_data": {
+                "model_name": record.base_model,
+                "tokenizer_id": record.tokenizer_dir or None,
+            },
             "is_lora": record.rank > 0,
             "lora_rank": record.rank,
             "model_name": record.base_model,
@@ -98,7 +101,9 @@ def training_router(state: ServerState) -> APIRouter:
         model_id, _seq, loss_fn, config, forward_only, data = wire.fwdbwd_request_from_proto(raw)
         record = state.model(model_id)
         if loss_fn not in _LOSSES:
-            error = ConfigError(f"loss_fn {loss_fn!r} is not supported: use one of {', '.join(_LOSSES)}")
+            error = ConfigError(
+                f"loss_fn {loss_fn!r} is not supported: use one of {', '.join(_LOSSES)}"
+            )
             return future(state.fail(error), model_id=model_id)
         try:
             if forward_only:
@@ -158,7 +163,9 @@ def training_router(state: ServerState) -> APIRouter:
             state.samplers[sampler_id] = SamplerRecord(
                 sampler_id, record.session_id, record.base_model, path, sampler
             )
-            return FutureResult(json={"sampling_session_id": sampler_id, "type": "save_weights_for_sampler"})
+            return FutureResult(
+                json={"sampling_session_id": sampler_id, "type": "save_weights_for_sampler"}
+            )
 
         return future(state.submit(work), model_id=record.model_id)
 
@@ -168,11 +175,15 @@ def training_router(state: ServerState) -> APIRouter:
         saved = state.resolve_path(body.path)
         if body.session_id is None:
             record = state.model(str(body.model_id))
-            handle = await record.client.load_state(saved.backend_path, with_optimizer=body.optimizer)
+            handle = await record.client.load_state(
+                saved.backend_path, with_optimizer=body.optimizer
+            )
 
             async def load() -> FutureResult:
                 await handle.result()
-                return FutureResult(json={"path": body.path, "model_id": record.model_id, "type": "load_weights"})
+                return FutureResult(
+                    json={"path": body.path, "model_id": record.model_id, "type": "load_weights"}
+                )
 
             return future(state.submit(load), model_id=record.model_id)
         if body.session_id not in state.sessions:
@@ -186,9 +197,13 @@ def training_router(state: ServerState) -> APIRouter:
             info = await client.info()
             base_model = body.base_model or saved.base_model or info.base_model
             await _register(
-                ModelRecord(model_id, str(body.session_id), base_model, saved.rank or info.lora_rank, client)
+                ModelRecord(
+                    model_id, str(body.session_id), base_model, saved.rank or info.lora_rank, client
+                )
             )
-            return FutureResult(json={"path": body.path, "model_id": model_id, "type": "load_weights"})
+            return FutureResult(
+                json={"path": body.path, "model_id": model_id, "type": "load_weights"}
+            )
 
         return future(state.submit(create), model_id=model_id)
 

@@ -75,14 +75,20 @@ def _tensor_from_proto(msg: pb.Tensor) -> TensorData:
         if not shape:
             shape = (int(flat.size),)
     data: tuple[float, ...] | tuple[int, ...]
-    data = tuple(float(v) for v in flat.tolist()) if dtype == "float32" else tuple(int(v) for v in flat.tolist())
+    data = (
+        tuple(float(v) for v in flat.tolist())
+        if dtype == "float32"
+        else tuple(int(v) for v in flat.tolist())
+    )
     return TensorData(data, dtype, shape)
 
 
 def _chunk_from_proto(msg: pb.Chunk) -> ModelInputChunk:
     kind = msg.WhichOneof("chunk")
     if kind == "encoded_text":
-        return EncodedTextChunk(tuple(int(t) for t in np.frombuffer(msg.encoded_text.tokens, dtype=np.int32)))
+        return EncodedTextChunk(
+            tuple(int(t) for t in np.frombuffer(msg.encoded_text.tokens, dtype=np.int32))
+        )
     if kind == "image":
         fmt = msg.image.format
         if fmt not in ("png", "jpeg"):
@@ -92,13 +98,17 @@ def _chunk_from_proto(msg: pb.Chunk) -> ModelInputChunk:
     raise WireError(f"model input chunk of kind {kind!r} is not supported by this server")
 
 
-def fwdbwd_request_from_proto(body: bytes) -> tuple[str, int, str, dict[str, float], bool, list[Datum]]:
+def fwdbwd_request_from_proto(
+    body: bytes,
+) -> tuple[str, int, str, dict[str, float], bool, list[Datum]]:
     """`(model_id, seq_id, loss_fn, loss_fn_config, forward_only, data)` of a forward_backward body."""
     msg = pb.ForwardBackwardRequest()
     try:
         msg.ParseFromString(body)
     except Exception as exc:  # protobuf raises DecodeError, a plain Exception subclass
-        raise WireError(f"forward_backward body is not a ForwardBackwardRequest protobuf: {exc}") from exc
+        raise WireError(
+            f"forward_backward body is not a ForwardBackwardRequest protobuf: {exc}"
+        ) from exc
     config: dict[str, float] = {k: float(v) for k, v in msg.loss_fn_config.items()}
     for key, value in msg.loss_fn_config_v2.items():
         if value.WhichOneof("value") == "text":
@@ -137,12 +147,16 @@ def fwdbwd_output_to_proto(out: ForwardBackwardOutput) -> bytes:
     return encoded
 
 
-def sample_response_to_proto(result: SampleResult, prompt_logprobs: Sequence[float | None] | None) -> bytes:
+def sample_response_to_proto(
+    result: SampleResult, prompt_logprobs: Sequence[float | None] | None
+) -> bytes:
     """Encode sampled sequences (and prompt logprobs, NaN where absent) as a `SampleResponse`."""
     msg = pb.SampleResponse()
     for seq in result.sequences:
         out = msg.sequences.add()
-        out.stop_reason = pb.STOP_REASON_STOP if seq.stop_reason == "stop" else pb.STOP_REASON_LENGTH
+        out.stop_reason = (
+            pb.STOP_REASON_STOP if seq.stop_reason == "stop" else pb.STOP_REASON_LENGTH
+        )
         out.tokens = np.asarray(seq.tokens, dtype=np.int32).tobytes()
         if seq.logprobs is not None:
             out.logprobs = np.asarray(seq.logprobs, dtype=np.float32).tobytes()
@@ -160,9 +174,13 @@ def model_input_from_wire(model_input: tt.ModelInput) -> ModelInput:
         if isinstance(chunk, tt.EncodedTextChunk):
             chunks.append(EncodedTextChunk(tuple(int(t) for t in chunk.tokens)))
         elif isinstance(chunk, tt.ImageChunk):
-            chunks.append(ImageChunk(bytes(chunk.data), chunk.format, int(chunk.expected_tokens or 0)))
+            chunks.append(
+                ImageChunk(bytes(chunk.data), chunk.format, int(chunk.expected_tokens or 0))
+            )
         else:
-            raise WireError(f"model input chunk {type(chunk).__name__} is not supported by this server")
+            raise WireError(
+                f"model input chunk {type(chunk).__name__} is not supported by this server"
+            )
     return ModelInput(tuple(chunks))
 
 
@@ -190,7 +208,9 @@ def adam_params_from_wire(body: Mapping[str, Any]) -> AdamParams:
     params = body.get("adam_params")
     if params is None:
         other = body.get("optimizer_params") or {}
-        raise WireError(f"optimizer {other.get('type', 'unknown')!r} is not supported: send adam_params")
+        raise WireError(
+            f"optimizer {other.get('type', 'unknown')!r} is not supported: send adam_params"
+        )
     fields = {k: params[k] for k in AdamParams.model_fields if k in params}
     try:
         return AdamParams(**fields)

@@ -67,7 +67,9 @@ def tensor_from_tinker(tensor: tt.TensorData) -> TensorData:
 def _chunk_to_tinker(chunk: ModelInputChunk) -> tt.ModelInputChunk:
     if isinstance(chunk, EncodedTextChunk):
         return tt.EncodedTextChunk(tokens=list(chunk.tokens))
-    return tt.ImageChunk(data=chunk.data, format=chunk.format, expected_tokens=chunk.expected_tokens)
+    return tt.ImageChunk(
+        data=chunk.data, format=chunk.format, expected_tokens=chunk.expected_tokens
+    )
 
 
 def _chunk_from_tinker(chunk: Any) -> ModelInputChunk:
@@ -134,7 +136,10 @@ def sampling_params_from_tinker(params: tt.SamplingParams) -> SamplingParams:
 
 def fwdbwd_output_from_tinker(out: tt.ForwardBackwardOutput) -> ForwardBackwardOutput:
     return ForwardBackwardOutput(
-        [{name: tensor_from_tinker(t) for name, t in record.items()} for record in out.loss_fn_outputs],
+        [
+            {name: tensor_from_tinker(t) for name, t in record.items()}
+            for record in out.loss_fn_outputs
+        ],
         {name: float(v) for name, v in out.metrics.items()},
     )
 
@@ -142,7 +147,10 @@ def fwdbwd_output_from_tinker(out: tt.ForwardBackwardOutput) -> ForwardBackwardO
 def fwdbwd_output_to_tinker(out: ForwardBackwardOutput) -> tt.ForwardBackwardOutput:
     return tt.ForwardBackwardOutput(
         loss_fn_output_type="ArrayRecord",
-        loss_fn_outputs=[{name: tensor_to_tinker(t) for name, t in record.items()} for record in out.loss_fn_outputs],
+        loss_fn_outputs=[
+            {name: tensor_to_tinker(t) for name, t in record.items()}
+            for record in out.loss_fn_outputs
+        ],
         metrics=dict(out.metrics),
     )
 
@@ -161,23 +169,35 @@ def sample_result_from_tinker(response: tt.SampleResponse) -> SampleResult:
         for seq in response.sequences
     ]
     prompt = response.prompt_logprobs
-    return SampleResult(sequences, None if prompt is None else [None if v is None else float(v) for v in prompt])
+    return SampleResult(
+        sequences, None if prompt is None else [None if v is None else float(v) for v in prompt]
+    )
 
 
-def sample_result_to_tinker(result: SampleResult, sequence_ids: Sequence[str] | None = None) -> tt.SampleResponse:
-    ids = list(sequence_ids) if sequence_ids is not None else [str(i) for i in range(len(result.sequences))]
+def sample_result_to_tinker(
+    result: SampleResult, sequence_ids: Sequence[str] | None = None
+) -> tt.SampleResponse:
+    ids = (
+        list(sequence_ids)
+        if sequence_ids is not None
+        else [str(i) for i in range(len(result.sequences))]
+    )
     sequences = [
         tt.SampledSequence(
             stop_reason=seq.stop_reason,
             sequence_id=seq_id,
             tokens_np=np.asarray(seq.tokens, dtype=np.int32),
-            logprobs_np=None if seq.logprobs is None else np.asarray(seq.logprobs, dtype=np.float32),
+            logprobs_np=None
+            if seq.logprobs is None
+            else np.asarray(seq.logprobs, dtype=np.float32),
         )
         for seq, seq_id in zip(result.sequences, ids, strict=True)
     ]
     prompt_np = None
     if result.prompt_logprobs is not None:
-        prompt_np = np.asarray([np.nan if v is None else v for v in result.prompt_logprobs], dtype=np.float32)
+        prompt_np = np.asarray(
+            [np.nan if v is None else v for v in result.prompt_logprobs], dtype=np.float32
+        )
     return tt.SampleResponse(sequences=sequences, prompt_logprobs_np=prompt_np)
 
 

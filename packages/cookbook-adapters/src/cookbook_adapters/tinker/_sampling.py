@@ -21,7 +21,9 @@ class TinkerSamplingClient:
         self.sdk = sdk
         self._tokenizer = tokenizer
 
-    async def sample(self, prompt: ModelInput, num_samples: int, params: SamplingParams) -> SampleResult:
+    async def sample(
+        self, prompt: ModelInput, num_samples: int, params: SamplingParams
+    ) -> SampleResult:
         try:
             response = await self.sdk.sample(
                 cv.model_input_to_tinker(prompt), num_samples, cv.sampling_params_to_tinker(params)

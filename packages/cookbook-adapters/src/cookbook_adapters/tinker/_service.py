@@ -56,7 +56,9 @@ class TinkerServiceClient:
         with self._lock:
             if self._sdk is None:
                 try:
-                    self._sdk = tinker.ServiceClient(base_url=self._base_url, project_id=self._project_id)
+                    self._sdk = tinker.ServiceClient(
+                        base_url=self._base_url, project_id=self._project_id
+                    )
                 except Exception as exc:
                     raise to_backend_error(exc, "connect") from exc
             return self._sdk
@@ -96,7 +98,9 @@ class TinkerServiceClient:
             raise to_backend_error(exc, f"create_lora_training_client({base_model!r})") from exc
         return self._wrap(created)
 
-    async def create_training_client_from_state(self, path: str, *, with_optimizer: bool = True) -> TinkerTrainingClient:
+    async def create_training_client_from_state(
+        self, path: str, *, with_optimizer: bool = True
+    ) -> TinkerTrainingClient:
         sdk = await self._client()
         try:
             if with_optimizer:

@@ -55,9 +55,13 @@ class TinkerTrainingClient:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise BackendError(f"tinker training client {self._info.model_id} is closed: create a new one")
+            raise BackendError(
+                f"tinker training client {self._info.model_id} is closed: create a new one"
+            )
 
-    def _submit(self, action: str, call: Callable[[], Awaitable[Any]], convert: Callable[[Any], T]) -> TinkerPending[T]:
+    def _submit(
+        self, action: str, call: Callable[[], Awaitable[Any]], convert: Callable[[Any], T]
+    ) -> TinkerPending[T]:
         self._check_open()
         try:
             future = call()
@@ -65,12 +69,19 @@ class TinkerTrainingClient:
             raise to_backend_error(exc, action) from exc
         return TinkerPending(future, convert, action)
 
-    async def forward(self, data: Sequence[Datum], loss_fn: LossName = "cross_entropy") -> TinkerPending[ForwardBackwardOutput]:
+    async def forward(
+        self, data: Sequence[Datum], loss_fn: LossName = "cross_entropy"
+    ) -> TinkerPending[ForwardBackwardOutput]:
         batch = [cv.datum_to_tinker(d) for d in data]
-        return self._submit("forward", lambda: self.sdk.forward(batch, loss_fn), cv.fwdbwd_output_from_tinker)
+        return self._submit(
+            "forward", lambda: self.sdk.forward(batch, loss_fn), cv.fwdbwd_output_from_tinker
+        )
 
     async def forward_backward(
-        self, data: Sequence[Datum], loss_fn: LossName, loss_fn_config: Mapping[str, float] | None = None
+        self,
+        data: Sequence[Datum],
+        loss_fn: LossName,
+        loss_fn_config: Mapping[str, float] | None = None,
     ) -> TinkerPending[ForwardBackwardOutput]:
         batch = [cv.datum_to_tinker(d) for d in data]
         config = cv.loss_fn_config_to_tinker(loss_fn_config)
@@ -80,7 +91,9 @@ class TinkerTrainingClient:
             cv.fwdbwd_output_from_tinker,
         )
 
-    async def forward_backward_custom(self, data: Sequence[Datum], loss_fn: CustomLossFn) -> TinkerPending[ForwardBackwardOutput]:
+    async def forward_backward_custom(
+        self, data: Sequence[Datum], loss_fn: CustomLossFn
+    ) -> TinkerPending[ForwardBackwardOutput]:
         runtime_batch = list(data)
         batch = [cv.datum_to_tinker(d) for d in runtime_batch]
 
@@ -95,12 +108,16 @@ class TinkerTrainingClient:
 
     async def optim_step(self, params: AdamParams) -> TinkerPending[OptimStepOutput]:
         adam = cv.adam_params_to_tinker(params)
-        return self._submit("optim_step", lambda: self.sdk.optim_step(adam), cv.optim_output_from_tinker)
+        return self._submit(
+            "optim_step", lambda: self.sdk.optim_step(adam), cv.optim_output_from_tinker
+        )
 
     async def save_state(self, name: str, *, ttl_seconds: int | None = None) -> TinkerPending[str]:
         """Save weights and optimizer state; `ttl_seconds` lets the service expire the checkpoint."""
         return self._submit(
-            "save_state", lambda: self.sdk.save_state(name, ttl_seconds=ttl_seconds), lambda r: str(r.path)
+            "save_state",
+            lambda: self.sdk.save_state(name, ttl_seconds=ttl_seconds),
+            lambda r: str(r.path),
         )
 
     async def load_state(self, path: str, *, with_optimizer: bool = True) -> TinkerPending[None]:
@@ -114,7 +131,9 @@ class TinkerTrainingClient:
 
         return self._submit("load_state", call, lambda _: None)
 
-    async def save_weights_for_sampler(self, name: str, *, ttl_seconds: int | None = None) -> TinkerPending[str]:
+    async def save_weights_for_sampler(
+        self, name: str, *, ttl_seconds: int | None = None
+    ) -> TinkerPending[str]:
         return self._submit(
             "save_weights_for_sampler",
             lambda: self.sdk.save_weights_for_sampler(name, ttl_seconds=ttl_seconds),
@@ -128,7 +147,9 @@ class TinkerTrainingClient:
                 sdk_sampler = await self.sdk.save_weights_and_get_sampling_client()
             else:
                 path = await (await self.save_weights_for_sampler(name)).result()
-                sdk_sampler = await self._service.sdk_client().create_sampling_client(model_path=path)
+                sdk_sampler = await self._service.sdk_client().create_sampling_client(
+                    model_path=path
+                )
         except BackendError:
             raise
         except Exception as exc:
@@ -137,7 +158,9 @@ class TinkerTrainingClient:
 
     def tokenizer(self) -> Tokenizer:
         if self._tokenizer is None:
-            self._tokenizer = self._service.tokenizer_for(self._info.base_model, self._info.tokenizer_id)
+            self._tokenizer = self._service.tokenizer_for(
+                self._info.base_model, self._info.tokenizer_id
+            )
         return self._tokenizer
 
     async def info(self) -> TrainingInfo:
