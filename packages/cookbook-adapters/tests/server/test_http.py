@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
-from cookbook_adapters.server import RunningServer
+from cookbook_adapters.server import RunningServer, running_server
+from cookbook_runtime.testing import FakeServiceClient
 
 
 def test_binds_to_loopback_by_default(fake_server: RunningServer) -> None:
@@ -80,3 +83,32 @@ def test_invalid_adam_params_are_a_one_line_400(fake_server: RunningServer) -> N
     r = httpx.post(f"{base}/api/v1/optim_step", json=body, timeout=10)
     assert r.status_code == 400
     assert r.json()["detail"].startswith("adam_params.beta1:") and "\n" not in r.json()["detail"]
+
+
+def test_sessions_without_heartbeats_are_finished() -> None:
+    with running_server(FakeServiceClient(), session_timeout_s=0.3) as server:
+        base = server.base_url
+        session = httpx.post(
+            f"{base}/api/v1/create_session",
+            json={"tags": [], "user_metadata": None, "sdk_version": "test"},
+            timeout=10,
+        ).json()["session_id"]
+        created = httpx.post(
+            f"{base}/api/v1/create_model",
+            json={"session_id": session, "model_seq_id": 0, "base_model": "fake/model"},
+            timeout=10,
+        ).json()
+        httpx.post(
+            f"{base}/api/v1/retrieve_future", json={"request_id": created["request_id"]}, timeout=30
+        )
+        deadline = time.monotonic() + 10
+        while session in server.state.sessions and time.monotonic() < deadline:
+            time.sleep(0.05)
+        r = httpx.post(
+            f"{base}/api/v1/get_info", json={"model_id": created["model_id"]}, timeout=10
+        )
+        assert r.status_code == 404, "the silent session's model is still served"
+        beat = httpx.post(
+            f"{base}/api/v1/session_heartbeat", json={"session_id": session}, timeout=10
+        )
+        assert beat.status_code == 404

@@ -9,6 +9,7 @@ minutes, so the server never uses them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,13 +42,28 @@ _CLIENT_CONFIG: dict[str, Any] = {
 }
 
 
+async def _reap_forever(state: ServerState) -> None:
+    """Finish sessions whose client stopped sending heartbeats, freeing their models."""
+    interval = min(30.0, max(0.05, state.session_timeout_s / 4))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await state.reap_idle_sessions()
+        except Exception:  # a failing close must not stop the reaper
+            logger.warning("reaping idle sessions failed", exc_info=True)
+
+
 def create_app(state: ServerState) -> FastAPI:
     """A FastAPI app serving the Tinker API from `state`'s backend."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await state.close()
+        reaper = asyncio.get_running_loop().create_task(_reap_forever(state))
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            await state.close()
 
     app = FastAPI(
         title="cookbook Tinker-compatible server", lifespan=lifespan, docs_url=None, redoc_url=None

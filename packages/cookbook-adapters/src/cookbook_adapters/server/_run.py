@@ -62,16 +62,22 @@ def serve(
     model: str | None = None,
     *,
     backend: ServiceClient | None = None,
+    session_timeout_s: float = 600.0,
 ) -> None:
     """Serve the Tinker API on `host:port` until interrupted, over `backend` (default: the local engine).
 
     `model` is the model advertised by `get_server_capabilities` (default `cookbook/tiny-chat`);
     its tokenizer is loaded (and published) before serving, so a bad name fails at once.
+    Sessions without a heartbeat for `session_timeout_s` are finished and their models freed.
     """
     models = [model or DEFAULT_MODEL]
     with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
         state = ServerState(
-            backend or _default_backend(), Path(tmp), models, owns_backend=backend is None
+            backend or _default_backend(),
+            Path(tmp),
+            models,
+            owns_backend=backend is None,
+            session_timeout_s=session_timeout_s,
         )
         _announce(state, models)
         logger.info("serving the Tinker API on http://%s:%d (model %s)", host, port, models[0])
@@ -97,6 +103,7 @@ def running_server(
     port: int = 0,
     models: list[str] | None = None,
     start_timeout_s: float = 30.0,
+    session_timeout_s: float = 600.0,
 ) -> Iterator[RunningServer]:
     """Serve in a background thread on an ephemeral port; stop it on exit.
 
@@ -108,6 +115,7 @@ def running_server(
             Path(tmp),
             models or [DEFAULT_MODEL],
             owns_backend=backend is None,
+            session_timeout_s=session_timeout_s,
         )
         if models:
             _announce(state, models)

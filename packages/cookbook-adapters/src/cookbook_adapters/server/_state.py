@@ -115,9 +115,11 @@ class ServerState:
         models: list[str],
         *,
         owns_backend: bool = False,
+        session_timeout_s: float = 600.0,
     ) -> None:
         self.backend = backend
         self.owns_backend = owns_backend
+        self.session_timeout_s = session_timeout_s
         self.tokenizer_root = tokenizer_root
         self.supported_models = models
         self.sessions: dict[str, float] = {}
@@ -139,6 +141,19 @@ class ServerState:
         if session_id not in self.sessions:
             raise NotFound(f"unknown session {session_id!r}: create a session first")
         self.sessions[session_id] = time.monotonic()
+
+    async def reap_idle_sessions(self) -> list[str]:
+        """Finish sessions silent for longer than the timeout (their client is gone); their ids."""
+        now = time.monotonic()
+        idle = [sid for sid, last in self.sessions.items() if now - last > self.session_timeout_s]
+        for session_id in idle:
+            logger.info(
+                "session %s sent no heartbeat for %.0f s; finishing it",
+                session_id,
+                now - self.sessions[session_id],
+            )
+            await self.finish_session(session_id)
+        return idle
 
     async def finish_session(self, session_id: str) -> None:
         """Close every model and forget every sampler the session made."""
