@@ -86,7 +86,7 @@ def _tiny_chat_store() -> FakeDatasetStore:
 def test_whole_pipeline_on_the_test_manifest(tmp_path: Path) -> None:
     ports = Ports(service=FakeServiceClient(), datasets=_tiny_chat_store())
     runtime = Runtime(manifest="test", run_dir=tmp_path, ports=ports)
-    result = runtime.run("sl_basic", {"batch_size": 16, "save_every": 5, "eval_every": 4})
+    result = runtime.run("sl_basic", {"batch_size": 16, "num_epochs": 1, "save_every": 5, "eval_every": 4})
     train = result.outputs["supervised_train"]
     assert train["steps"] == 16
     assert train["renderer"] == "qwen3_instruct"

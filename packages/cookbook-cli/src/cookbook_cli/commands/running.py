@@ -111,6 +111,12 @@ def _report(result: RunResult) -> None:
         if shown:
             text = "  ".join(f"{k}={format_value(v)}" for k, v in shown.items())
             console.print(f"[bold]last metrics[/bold] (step {summary.steps}): {text}", highlight=False)
+        evals = [float(m["test/nll"]) for m in summary.metrics if isinstance(m.get("test/nll"), int | float)]
+        if len(evals) >= 2 and evals[0] > 0:
+            change = (evals[-1] - evals[0]) / evals[0] * 100
+            console.print(
+                f"[bold]held-out NLL:[/bold] {evals[0]:.3f} -> {evals[-1]:.3f} ({change:+.0f}%)", highlight=False
+            )
     names = {s.key: s.name for s in result.experiment.pipeline}
     for key, outputs in result.outputs.items():
         # A `sample` stage's outputs, or any stage returning the same shape (CONVENTIONS.md).

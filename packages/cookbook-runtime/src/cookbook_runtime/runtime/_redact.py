@@ -8,7 +8,11 @@ from typing import Any
 __all__ = ["REDACTED", "is_secret_key", "redact"]
 
 REDACTED = "***"
-_SECRET = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential|private[_-]?key|access[_-]?key)", re.I)
+# Whole name segments, so `hf_token` and `aws_secret_access_key` match but `max_tokens` does not.
+_SECRET = re.compile(
+    r"(^|[_-])(api[_-]?key|token|auth|secret|password|passwd|credentials?|private[_-]?key|access[_-]?key)($|[_-])",
+    re.I,
+)
 
 
 def is_secret_key(key: str) -> bool:
