@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
 from cookbook_adapters.server import RunningServer
@@ -55,3 +56,14 @@ async def test_closed_training_client_refuses_calls(fake_server: RunningServer) 
 def test_redact_hides_api_keys_and_tokens() -> None:
     text = f"auth failed for {DUMMY_KEY} and eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"
     assert redact(text) == "auth failed for *** and ***"
+
+
+async def test_missing_api_key_is_a_backend_error_saying_how_to_set_it(
+    fake_server: RunningServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("TINKER_API_KEY", raising=False)
+    monkeypatch.delenv("TINKER_CREDENTIAL_CMD", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no stored credentials either
+    service = TinkerServiceClient(base_url=fake_server.base_url)
+    with pytest.raises(BackendError, match="TINKER_API_KEY"):
+        await service.create_lora_training_client("fake/model", rank=2)
