@@ -8,6 +8,7 @@ from cookbook_runtime.train.types import (
     Datum,
     EncodedTextChunk,
     ForwardBackwardOutput,
+    ImageChunk,
     ModelInput,
     SampledSequence,
     SampleResult,
@@ -43,7 +44,15 @@ def datums(draw: st.DrawFn) -> Datum:
     }
     if draw(st.booleans()):
         inputs["advantages"] = draw(_vector("float32", n))
-    return Datum(ModelInput((EncodedTextChunk(tuple(toks)),)), inputs)
+    chunks: list[EncodedTextChunk | ImageChunk] = [EncodedTextChunk(tuple(toks))]
+    if draw(st.booleans()):
+        image = ImageChunk(
+            draw(st.binary(max_size=32)),
+            draw(st.sampled_from(["png", "jpeg"])),
+            draw(st.integers(0, 64)),
+        )
+        chunks.insert(draw(st.integers(0, 1)), image)
+    return Datum(ModelInput(tuple(chunks)), inputs)
 
 
 @settings(max_examples=50, deadline=None)
