@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import tinker
 from cookbook_adapters.server import RunningServer
 from cookbook_adapters.server._hf_cache import publish_tokenizer
@@ -30,3 +31,10 @@ def test_never_overwrites_a_cached_repo_it_did_not_write(tmp_path: Path) -> None
     assert (foreign / "refs" / "main").read_text() == "0" * 40
     assert publish_tokenizer("someone/new-model", source)
     assert not publish_tokenizer(str(source), source), "a local directory needs no cache entry"
+
+
+def test_tinker_cookbook_get_tokenizer_resolves_offline(fake_server: RunningServer) -> None:
+    """tinker-cookbook (where installed) loads a served model's tokenizer by name alone."""
+    tokenizer_utils = pytest.importorskip("tinker_cookbook.tokenizer_utils")
+    tokenizer = tokenizer_utils.get_tokenizer("fake/model")  # published when the server started
+    assert tokenizer.encode("ok", add_special_tokens=False) == [ord("o"), ord("k")]
