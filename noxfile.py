@@ -56,11 +56,13 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.session(python="3.11")
 def slow(session: nox.Session) -> None:
     """End-to-end checks too slow for the per-package runs (the main job, kill/resume)."""
-    _sync(session, "--all-packages", "--all-extras", "--group", "test")
-    session.run(
-        "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow",
-        "packages/cookbook-adapters/tests", "packages/cookbook-cli/tests", *session.posargs,
-    )
+    _sync(session, "--all-packages", "--all-extras", "--group", "test", "--group", "parity")
+    for package in ("adapters", "cli"):  # one run each, so each package's pytest config applies
+        root = f"packages/cookbook-{package}"
+        session.run(
+            "pytest", "-q", "-p", "no:cacheprovider", "-c", f"{root}/pyproject.toml", "--rootdir", root,
+            "-m", "slow", "-rs", f"{root}/tests", *session.posargs,
+        )
 
 
 @nox.session(python="3.11")
