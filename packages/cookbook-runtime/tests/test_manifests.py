@@ -110,3 +110,18 @@ def test_explicit_objects_win() -> None:
     store = FakeBlobStore()
     ports = Ports(resolve_bindings(load_manifest("test")), blobs=store)
     assert ports.blobs is store
+
+
+def test_run_dir_placeholder_is_filled_inside_a_run_and_dropped_outside(tmp_path: Path) -> None:
+    from cookbook_runtime.ports import bind_run_dir
+
+    bindings = {"service": PortBinding(adapter="local", options={"root": "{run_dir}/checkpoints", "device": "cpu"})}
+    inside = bind_run_dir(bindings, tmp_path)
+    assert inside["service"].options == {"root": f"{tmp_path.resolve()}/checkpoints", "device": "cpu"}
+    outside = bind_run_dir(bindings, None)
+    assert outside["service"].options == {"device": "cpu"}
+
+
+def test_local_manifest_keeps_checkpoints_in_the_run_dir() -> None:
+    service = load_manifest("local").ports["service"]
+    assert service.options["root"] == "{run_dir}/checkpoints"

@@ -3,8 +3,10 @@
 from cookbook_runtime.ports._container import Ports
 from cookbook_runtime.ports._manifests import (
     BUILTIN_MANIFESTS,
+    RUN_DIR_PLACEHOLDER,
     Manifest,
     available_manifests,
+    bind_run_dir,
     load_manifest,
     load_manifest_file,
     resolve_bindings,
@@ -34,6 +36,7 @@ from cookbook_runtime.ports._unconfigured import Unconfigured, is_configured
 __all__ = [
     "BUILTIN_MANIFESTS",
     "PORT_NAMES",
+    "RUN_DIR_PLACEHOLDER",
     "AdapterInfo",
     "BlobStore",
     "CustomLossFn",
@@ -50,6 +53,7 @@ __all__ = [
     "Unconfigured",
     "adapter_registry",
     "available_manifests",
+    "bind_run_dir",
     "create_adapter",
     "get_adapter",
     "is_configured",

@@ -30,13 +30,18 @@ from cookbook_runtime.ports._registry import PORT_NAMES
 
 __all__ = [
     "BUILTIN_MANIFESTS",
+    "RUN_DIR_PLACEHOLDER",
     "Manifest",
     "available_manifests",
+    "bind_run_dir",
     "load_manifest",
     "load_manifest_file",
     "resolve_bindings",
     "user_manifest_path",
 ]
+
+RUN_DIR_PLACEHOLDER = "{run_dir}"
+"""In a binding's string option, stands for the run directory (e.g. `"{run_dir}/checkpoints"`)."""
 
 
 class Manifest(Spec):
@@ -57,7 +62,7 @@ BUILTIN_MANIFESTS: dict[str, Manifest] = {
         name="local",
         description="Embedded PyTorch backend on this machine; local files; offline.",
         ports={
-            "service": _bind("local"),
+            "service": _bind("local", root=f"{RUN_DIR_PLACEHOLDER}/checkpoints"),
             "datasets": _bind("files"),
             "blobs": _bind("files"),
         },
@@ -170,3 +175,23 @@ def resolve_bindings(
     if unknown:
         raise ConfigError(f"unknown port(s) {sorted(unknown)} in overrides; ports: {', '.join(PORT_NAMES)}")
     return {**DEFAULTS, **manifest.ports, **overrides}
+
+
+def bind_run_dir(bindings: Mapping[str, PortBinding], run_dir: Path | None) -> dict[str, PortBinding]:
+    """Replace `{run_dir}` in string options with the run's directory.
+
+    This is how a manifest keeps a run's artifacts (e.g. the local engine's checkpoints)
+    inside its run directory. Outside a run (`run_dir=None`) such options are dropped,
+    so the adapter's own default applies.
+    """
+    out: dict[str, PortBinding] = {}
+    for port, binding in bindings.items():
+        options: dict[str, object] = {}
+        for key, value in binding.options.items():
+            if isinstance(value, str) and RUN_DIR_PLACEHOLDER in value:
+                if run_dir is None:
+                    continue
+                value = value.replace(RUN_DIR_PLACEHOLDER, str(run_dir.resolve()))
+            options[key] = value
+        out[port] = PortBinding.model_validate({"adapter": binding.adapter, "options": options})
+    return out

@@ -20,7 +20,7 @@ from cookbook_runtime.framework import Context, PlannedStage, RunDir
 from cookbook_runtime.framework import run as run_pipeline
 from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
-from cookbook_runtime.ports import Manifest, Ports, load_manifest, resolve_bindings
+from cookbook_runtime.ports import Manifest, Ports, bind_run_dir, load_manifest, resolve_bindings
 from cookbook_runtime.runtime._recipes import Recipe, get_recipe
 from cookbook_runtime.runtime._redact import REDACTED, is_secret_key, redact
 
@@ -78,10 +78,11 @@ class Runtime:
         spec_overrides = dict(backend.overrides) if backend else {}
         return resolve_bindings(manifest, {**spec_overrides, **self._overrides})
 
-    def ports(self, backend: BackendRef | None = None) -> Ports:
+    def ports(self, backend: BackendRef | None = None, *, run_dir: Path | None = None) -> Ports:
+        """Ports for a run in `run_dir` (which fills `{run_dir}` options), or for use outside one."""
         if self._ports is not None:
             return self._ports
-        return Ports(self.bindings(backend))
+        return Ports(bind_run_dir(self.bindings(backend), run_dir))
 
     # -- specs ------------------------------------------------------------------
     def config(self, recipe: str | Recipe, values: Mapping[str, Any] | BaseModel | None = None) -> BaseModel:
@@ -129,7 +130,7 @@ class Runtime:
         rd.ensure()
         if config is not None:
             rd.write_json("config.json", redact(config.model_dump(mode="json")))
-        ports = self.ports(spec.backend)
+        ports = self.ports(spec.backend, run_dir=rd.path)
         artifacts = None
         if spec.outputs.artifacts is not None:
             from cookbook_runtime.framework._artifacts import ArtifactMirror
