@@ -67,3 +67,12 @@ async def test_missing_api_key_is_a_backend_error_saying_how_to_set_it(
     service = TinkerServiceClient(base_url=fake_server.base_url)
     with pytest.raises(BackendError, match="TINKER_API_KEY"):
         await service.create_lora_training_client("fake/model", rank=2)
+
+
+def test_remote_service_never_opens_a_run_to_find_a_tokenizer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    service = TinkerServiceClient(base_url="https://tinker.invalid")
+    with pytest.raises(BackendError, match="huggingface-cli download org/never-cached"):
+        service.get_tokenizer("org/never-cached")
+    assert service._sdk is None  # no session, so no training run, was opened

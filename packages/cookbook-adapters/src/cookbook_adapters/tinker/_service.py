@@ -14,6 +14,7 @@ from typing import cast
 from urllib.parse import urlparse
 
 import tinker
+from cookbook_runtime.errors import BackendError
 from cookbook_runtime.train.tokenizer import Tokenizer
 from tinker.lib.base_url import resolve_base_url
 
@@ -136,9 +137,9 @@ class TinkerServiceClient:
 
         Known after a training client of that model exists. Before, the name is tried
         as a local directory or cached Hugging Face repo, then (for a remote service)
-        on the Hugging Face hub, and failing that the service is asked by creating a
-        rank-1 training client of the model, whose info names the tokenizer. A server
-        on this machine is asked before the hub: its models are not on the hub.
+        on the Hugging Face hub. Only a server on this machine is then asked, through a
+        rank-1 training client whose info names the tokenizer: on a remote service that
+        would open a billed training run just to read a name, so there it is an error.
         """
         if base_model in self._tokenizers:
             return self._tokenizers[base_model]
@@ -152,6 +153,11 @@ class TinkerServiceClient:
                 return self._tokenizers[base_model]
             except Exception:
                 logger.debug("tokenizer of %s not found (local_only=%s)", base_model, local_only)
+        if len(attempts) > 1:
+            raise BackendError(
+                f"no tokenizer for {base_model!r} in the Hugging Face cache or hub; "
+                f"download it first (huggingface-cli download {base_model}) or create a training client"
+            )
         logger.info("asking the service for the tokenizer of %s", base_model)
         tokenizer_id = in_thread(lambda: self._probe_tokenizer_id(base_model))
         self._tokenizer_ids[base_model] = tokenizer_id or base_model
