@@ -126,6 +126,8 @@ def parity(session: nox.Session) -> None:
     """Renderer parity with tinker-cookbook on real offline tokenizers (100% equality)."""
     _sync(session, "--package", "cookbook-runtime", "--group", "test", "--group", "parity")
     session.run("pytest", "-q", "-p", "no:cacheprovider", "packages/cookbook-runtime/parity", *session.posargs)
+    # The runtime's own tests again, now with tinker-cookbook present for its oracle checks.
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "-rs", "packages/cookbook-runtime/tests")
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
