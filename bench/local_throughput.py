@@ -3,7 +3,7 @@
 Same model, same LoRA (all linear layers and the unembedding), same batch, same
 steps, same AdamW; both sum a weighted cross-entropy. Prints tokens/s of each and
 the ratio (target: adapter / hand-written >= 0.95), then the same against TRL's
-SFTTrainer when `trl` is installed (it is not a cookbook dependency).
+SFTTrainer when `trl` is installed (the root `bench` dependency group: `uv run --group bench python bench/local_throughput.py`).
 
     uv run python bench/local_throughput.py                      # tiny-chat, CPU
     uv run python bench/local_throughput.py --hidden 512 --layers 4   # a larger Qwen3-style model
