@@ -1,6 +1,7 @@
 """Import time of `cookbook_runtime` (and its heavier sub-packages), in fresh interpreters.
 
-Target: `import cookbook_runtime` < 150 ms. Prints the median of several cold runs,
+Target: `import cookbook_runtime` < 150 ms; every sub-package, the `Runtime` facade
+included, is held to the same bar. Prints the median of several cold runs,
 each in a new process so nothing is cached in `sys.modules`.
 
     uv run python bench/import_time.py
@@ -37,7 +38,7 @@ def main() -> None:
     print(f"{'module':<28} {'median ms':>10}")
     for module in MODULES:
         ms = measure(module) * 1000
-        flag = "  (target < 150 ms)" if module == "cookbook_runtime" else ""
+        flag = "  ok (< 150 ms)" if ms < 150 else "  over 150 ms"
         print(f"{module:<28} {ms:>10.1f}{flag}")
     print(f"{'(pydantic alone, reference)':<28} {pydantic_ms:>10.1f}")
     print(f"{'(stdlib json, reference)':<28} {baseline * 1000:>10.1f}")

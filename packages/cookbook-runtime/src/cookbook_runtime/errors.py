@@ -16,7 +16,6 @@ print them verbatim with exit code 2 and no traceback.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = [
@@ -106,5 +105,7 @@ class StageFailed(CookbookError):
 
 def closest_name_hint(name: str, known: Iterable[str]) -> str:
     """Return ` (did you mean 'x'?)` for the closest known name, or an empty string."""
+    import difflib  # only error paths pay for it
+
     matches = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f" (did you mean {matches[0]!r}?)" if matches else ""

@@ -11,7 +11,6 @@ import importlib
 import logging
 from collections.abc import Mapping
 from functools import cache
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -56,6 +55,7 @@ def register_stage(stage_cls: type[Any]) -> type[Any]:
 
 @cache
 def _entry_point_stages() -> dict[str, Any]:
+    from importlib.metadata import entry_points  # deferred: costs ~15 ms at import
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from cookbook_runtime.errors import AdapterUnavailable, ConfigError, UnknownNameError
@@ -79,6 +78,7 @@ _BUILTINS: tuple[AdapterInfo, ...] = (
 def adapter_registry() -> dict[str, AdapterInfo]:
     """Every known adapter: the runtime's built-ins plus installed entry points."""
     found: dict[str, AdapterInfo] = {info.name: info for info in _BUILTINS}
+    from importlib.metadata import entry_points  # deferred: costs ~15 ms at import
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             info = ep.load()

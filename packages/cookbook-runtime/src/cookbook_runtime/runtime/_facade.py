@@ -6,7 +6,6 @@ config, validates it, and runs it. Recipes never reach ports except through here
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -145,6 +144,7 @@ class Runtime:
 
     def run_spec(self, spec: Experiment) -> RunResult:
         """Run an experiment spec (e.g. one read from `cookbook spec`)."""
+        import asyncio  # deferred: importing the facade should stay cheap
         return asyncio.run(self.arun_spec(spec))
 
     async def arun(
@@ -162,4 +162,5 @@ class Runtime:
         self, recipe: str | Recipe, config: Mapping[str, Any] | BaseModel | None = None, *, dry_run: bool = False
     ) -> RunResult:
         """Build, validate and (unless `dry_run`) run a recipe."""
+        import asyncio
         return asyncio.run(self.arun(recipe, config, dry_run=dry_run))
