@@ -122,3 +122,23 @@ async def test_rerunning_a_failed_run_resumes_to_the_same_result(store: FakeData
     assert _without_times(tmp_path / "resumed") == _without_times(tmp_path / "straight")
     a, b = straight.outputs["supervised_train"], resumed.outputs["supervised_train"]
     assert (a["steps"], a["final_test_nll"]) == (b["steps"], b["final_test_nll"])
+
+
+class _CountingMirror:
+    """An artifact mirror that records what the run directory held at each sync."""
+
+    def __init__(self) -> None:
+        self.checkpoint_counts: list[int] = []
+
+    async def sync(self, run_dir: Path) -> None:
+        self.checkpoint_counts.append(len(list(read_jsonl(run_dir / "checkpoints.jsonl"))))
+
+
+async def test_artifacts_are_mirrored_after_every_checkpoint(store: FakeDatasetStore, tmp_path: Path) -> None:
+    spec = _experiment(StageSpec(name="supervised_train"), save_every=4)
+    mirror = _CountingMirror()
+    await run(spec, _ports(store), tmp_path, artifacts=mirror)
+    total = len(list(read_jsonl(tmp_path / "checkpoints.jsonl")))
+    assert total >= 3
+    # one sync as each checkpoint lands (the last one being 'final'), then the runner's own
+    assert mirror.checkpoint_counts[:total] == list(range(1, total + 1))

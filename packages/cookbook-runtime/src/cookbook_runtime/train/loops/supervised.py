@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,12 @@ from cookbook_runtime.train.metrics import JsonlMetricLogger, MetricLogger
 from cookbook_runtime.train.schedules import learning_rate_at
 from cookbook_runtime.train.types import AdamParams, ForwardBackwardOutput, OptimStepOutput
 
-__all__ = ["StepHook", "SupervisedResult", "adam_params_for", "train_supervised"]
+__all__ = ["CheckpointHook", "StepHook", "SupervisedResult", "adam_params_for", "train_supervised"]
 
 logger = logging.getLogger(__name__)
 
 StepHook = Callable[[int, Mapping[str, Any]], None]
+CheckpointHook = Callable[[], Awaitable[object]]
 """Called after each step is logged with `(step, metrics)`; raising stops the loop."""
 
 
@@ -112,6 +113,7 @@ class _Loop:
         metric_logger: MetricLogger,
         stage: str,
         on_step: StepHook | None,
+        on_checkpoint: CheckpointHook | None = None,
     ) -> None:
         self.client = client
         self.training = training
@@ -122,6 +124,7 @@ class _Loop:
         self.metric_logger = metric_logger
         self.stage = stage
         self.on_step = on_step
+        self.on_checkpoint = on_checkpoint
         self.started = time.perf_counter()
         self.last_finish = self.started
         self.last_metrics: dict[str, Any] = {}
@@ -170,6 +173,8 @@ class _Loop:
             metrics.update(await sub.evaluation.result())
         if sub.checkpoint is not None:
             await self.saver.finish(sub.checkpoint)
+            if self.on_checkpoint is not None:
+                await self.on_checkpoint()
         now = time.perf_counter()
         metrics["time/step"] = now - self.last_finish
         metrics["time/total"] = now - self.started
@@ -194,12 +199,15 @@ async def train_supervised(
     final_eval: bool = True,
     stage: str = "supervised_train",
     on_step: StepHook | None = None,
+    on_checkpoint: CheckpointHook | None = None,
 ) -> SupervisedResult:
     """Train on `dataset` for the config's epochs (or `max_steps`), resuming from `run_dir`.
 
     `lookahead` is how many batches are queued beyond the one being waited on; 0
     turns pipelining off. A rerun on the same `run_dir` continues from the last
-    checkpoint with the same data order and optimizer state.
+    checkpoint with the same data order and optimizer state. `on_checkpoint` runs after
+    each checkpoint is recorded (the stage mirrors the run's artifacts there, so a
+    crash loses at most the steps since the last checkpoint, on any machine).
     """
     if lookahead < 0:
         raise ConfigError(f"lookahead must be >= 0, got {lookahead}")
@@ -229,6 +237,7 @@ async def train_supervised(
         metric_logger=metric_logger,
         stage=stage,
         on_step=on_step,
+        on_checkpoint=on_checkpoint,
     )
     logger.info(
         "training %d steps (%d batches x %d epochs), starting at step %d",
@@ -260,6 +269,8 @@ async def train_supervised(
             final = await saver.finish(
                 await saver.submit(client, step=steps_done, epoch=epoch, batch=batch_index, final=True)
             )
+            if on_checkpoint is not None:
+                await on_checkpoint()
         final_metrics: dict[str, float] = {}
         if evaluator is not None and final_eval:
             final_metrics = await evaluator(client)

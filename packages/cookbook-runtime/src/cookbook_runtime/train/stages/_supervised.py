@@ -93,6 +93,7 @@ class SupervisedTrainStage:
                 lookahead=options.lookahead,
                 final_eval=options.final_eval,
                 stage=self.name,
+                on_checkpoint=(lambda: ctx.artifacts.sync(ctx.run_dir.path)) if ctx.artifacts is not None else None,
             )
         finally:
             metric_logger.close()
