@@ -97,6 +97,10 @@ def headline_metrics(metrics: dict[str, Any], limit: int = 4) -> dict[str, Any]:
 
 
 def last_checkpoint(path: Path) -> dict[str, Any] | None:
-    """The last checkpoint row that has a sampler path, if any."""
+    """The last checkpoint row that has a sampler path (made usable from this directory), if any."""
+    from cookbook_runtime.train.checkpoints import resolve_run_path
+
     rows = [row for row in read_jsonl(path / "checkpoints.jsonl") if row.get("sampler_path")]
-    return rows[-1] if rows else None
+    if not rows:
+        return None
+    return {**rows[-1], "sampler_path": resolve_run_path(str(rows[-1]["sampler_path"]), path)}

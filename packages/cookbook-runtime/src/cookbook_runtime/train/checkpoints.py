@@ -5,12 +5,16 @@ Each checkpoint is one line of `checkpoints.jsonl` (format in docs/CONVENTIONS.m
 continues exactly there. Saves are queued like any training request: submitted
 between two steps they capture the weights after the first, without stalling the
 pipeline; the line is written only once the backend confirms the save.
+
+Paths inside the run directory (the local engine's `{run_dir}/checkpoints`) are
+recorded relative to it, so a run directory that is moved, or restored from an
+artifact mirror on another machine, still resumes. Readers get absolute paths back.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ __all__ = [
     "PendingCheckpoint",
     "last_checkpoint",
     "read_checkpoints",
+    "resolve_run_path",
 ]
 
 CHECKPOINTS_FILE = "checkpoints.jsonl"
@@ -54,12 +59,36 @@ class CheckpointRecord:
         )
 
 
+def _relative_to_run(path: str | None, run_dir: Path) -> str | None:
+    """`path` relative to `run_dir` when it is a local path inside it; unchanged otherwise."""
+    if path is None or "://" in path or not Path(path).is_absolute():
+        return path
+    try:
+        return Path(path).resolve().relative_to(run_dir.resolve()).as_posix()
+    except ValueError:
+        return path
+
+
+def resolve_run_path(path: str | None, run_dir: Path) -> str | None:
+    """The usable form of a recorded path: relative local paths are joined to `run_dir`."""
+    if path is None or "://" in path or Path(path).is_absolute():
+        return path
+    return str((Path(run_dir) / path).resolve())
+
+
 def read_checkpoints(run_dir: Path) -> list[CheckpointRecord]:
-    """Every checkpoint recorded in the run directory, oldest first."""
+    """Every checkpoint recorded in the run directory, oldest first, with usable paths."""
     records = []
     for obj in read_jsonl(Path(run_dir) / CHECKPOINTS_FILE):
         if obj.get("state_path") and "name" in obj and "step" in obj:
-            records.append(CheckpointRecord.from_json(obj))
+            record = CheckpointRecord.from_json(obj)
+            records.append(
+                replace(
+                    record,
+                    state_path=resolve_run_path(record.state_path, run_dir) or record.state_path,
+                    sampler_path=resolve_run_path(record.sampler_path, run_dir),
+                )
+            )
     return records
 
 
@@ -86,7 +115,8 @@ class CheckpointSaver:
     """Decides when to save, queues the saves, and appends `checkpoints.jsonl`."""
 
     def __init__(self, run_dir: Path, *, save_every: int, save_sampler: bool = True) -> None:
-        self.path = Path(run_dir) / CHECKPOINTS_FILE
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / CHECKPOINTS_FILE
         self.save_every = save_every
         self.save_sampler = save_sampler
 
@@ -117,7 +147,12 @@ class CheckpointSaver:
             final=pending.final,
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        stored = replace(
+            record,
+            state_path=_relative_to_run(record.state_path, self.run_dir) or record.state_path,
+            sampler_path=_relative_to_run(record.sampler_path, self.run_dir),
+        )
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(asdict(record), sort_keys=True) + "\n")
+            f.write(json.dumps(asdict(stored), sort_keys=True) + "\n")
             f.flush()
         return record
