@@ -148,3 +148,14 @@ def test_an_invalid_secret_value_is_not_echoed(cli: Any, tmp_path: Path) -> None
     assert result.exit_code == 2
     assert "api_key: Input should be a valid string (got ***)" in result.stderr
     assert "123456789" not in result.output
+
+
+def test_a_user_manifest_extending_local_gets_the_offline_sl_basic_defaults(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "no-manifests.toml").write_text('[manifests.lab]\nextends = "local"\n')
+    result = cli("spec", "sl_basic", "--manifest", "lab")
+    assert result.exit_code == 0, result.output
+    spec = json.loads(result.stdout)
+    assert spec["training"]["model"]["name"] == "cookbook/tiny-chat"
+    assert spec["backend"]["manifest"] == "lab"
+    described = cli("describe", "sl_basic", "--manifest", "lab")
+    assert "profile 'local'" in described.stdout and "cookbook/tiny-chat" in described.stdout

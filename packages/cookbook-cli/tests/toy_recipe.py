@@ -92,8 +92,8 @@ class ToyRecipe:
     description: ClassVar[str] = "A toy recipe for CLI tests."
     Config: ClassVar[type[BaseModel]] = ToyConfig
 
-    def defaults_for(self, manifest: str) -> dict[str, Any]:
-        return {"model_name": "fake/toy-model"} if manifest == "test" else {}
+    def defaults_for(self, profile: str) -> dict[str, Any]:
+        return {"model_name": "fake/toy-model"} if profile == "fake" else {}
 
     def build(self, config: Any) -> Experiment:
         cfg: ToyConfig = config

@@ -62,6 +62,23 @@ def test_local_defaults_use_the_tiny_model_and_shipped_data() -> None:
     assert config.dataset.test_split == "test"
 
 
+def test_a_manifest_extending_local_gets_the_offline_defaults(tmp_path: Path) -> None:
+    user = tmp_path / "manifests.toml"
+    user.write_text('[manifests.lab]\nextends = "local"\n[manifests.lab.ports.blobs]\nadapter = "files"\n')
+    config = Runtime(manifest="lab", user_manifests=user).config("sl_basic")
+    assert isinstance(config, SlBasicConfig)
+    assert config.model_name == "cookbook/tiny-chat"
+    assert config.dataset == Runtime(manifest="local").config("sl_basic").dataset  # type: ignore[attr-defined]
+
+
+def test_a_manifest_rewiring_service_to_tinker_gets_tinker_defaults(tmp_path: Path) -> None:
+    user = tmp_path / "manifests.toml"
+    user.write_text('[manifests.lab]\nextends = "local"\n[manifests.lab.ports.service]\nadapter = "tinker"\n')
+    config = Runtime(manifest="lab", user_manifests=user).config("sl_basic")
+    assert isinstance(config, SlBasicConfig)
+    assert config.model_name == "Qwen/Qwen3.5-9B-Base"
+
+
 @pytest.mark.parametrize("manifest", ["local", "tinker", "test"])
 def test_build_validates_and_round_trips(manifest: str) -> None:
     runtime = Runtime(manifest=manifest)

@@ -17,6 +17,7 @@ from cookbook_runtime.ports import (
     available_manifests,
     create_adapter,
     load_manifest,
+    manifest_profile,
     resolve_bindings,
 )
 from cookbook_runtime.testing import FakeBlobStore
@@ -125,3 +126,38 @@ def test_run_dir_placeholder_is_filled_inside_a_run_and_dropped_outside(tmp_path
 def test_local_manifest_keeps_checkpoints_in_the_run_dir() -> None:
     service = load_manifest("local").ports["service"]
     assert service.options["root"] == "{run_dir}/checkpoints"
+
+
+def test_profile_is_the_service_adapter_through_extends(tmp_path: Path) -> None:
+    user = _write(
+        tmp_path,
+        """
+[manifests.lab]
+extends = "local"
+[manifests.lab.ports.blobs]
+adapter = "fake"
+[manifests.remote_lab]
+extends = "local"
+[manifests.remote_lab.ports.service]
+adapter = "tinker"
+""",
+    )
+    assert manifest_profile(load_manifest("lab", user_file=user)) == "local"
+    assert manifest_profile(load_manifest("remote_lab", user_file=user)) == "tinker"
+    assert manifest_profile(load_manifest("tinker", user_file=user)) == "tinker"
+    assert manifest_profile(load_manifest("test", user_file=user)) == "fake"
+
+
+def test_declared_profile_wins_and_is_inherited(tmp_path: Path) -> None:
+    user = _write(
+        tmp_path,
+        """
+[manifests.served]
+extends = "tinker"
+profile = "local"
+[manifests.served_child]
+extends = "served"
+""",
+    )
+    assert manifest_profile(load_manifest("served", user_file=user)) == "local"
+    assert manifest_profile(load_manifest("served_child", user_file=user)) == "local"

@@ -6,7 +6,12 @@ import typing
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from cookbook_runtime.ports import available_manifests, load_manifest, resolve_bindings
+from cookbook_runtime.ports import (
+    available_manifests,
+    load_manifest,
+    manifest_profile,
+    resolve_bindings,
+)
 from cookbook_runtime.runtime import REDACTED, Recipe, get_recipe, is_secret_key, recipe_names
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -85,10 +90,11 @@ def describe_recipe(name: str, *, manifest: str, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    manifest_name = load_manifest(manifest).name
-    overrides = recipe.defaults_for(manifest_name)
+    flat = load_manifest(manifest)
+    profile = manifest_profile(flat)
+    overrides = recipe.defaults_for(profile)
     table = Table(
-        title=f"{recipe.name} ({recipe.kind}): defaults for manifest '{manifest_name}'",
+        title=f"{recipe.name} ({recipe.kind}): defaults for manifest '{flat.name}' (profile '{profile}')",
         show_header=True,
         header_style="bold",
         title_justify="left",

@@ -45,7 +45,7 @@ def _configure(
 ) -> BaseModel:
     """The recipe's validated config: manifest defaults < config file < overrides."""
     values = build_config_values(recipe.Config, overrides, config_file)
-    merged = deep_merge(recipe.defaults_for(runtime.manifest().name), values)
+    merged = deep_merge(recipe.defaults_for(runtime.profile()), values)
     try:  # validated here first so that a bad secret value is never echoed back
         recipe.Config.model_validate(merged)
     except ValidationError as exc:

@@ -1,7 +1,7 @@
 """The `sl_basic` config: every knob of a basic supervised fine-tuning run.
 
 The class defaults are tinker-cookbook's `sl_basic` recipe (NoRobots on its default
-base model); `defaults_for("local")` swaps in the built-in tiny model and the
+base model); `defaults_for("local")` (any manifest whose profile is `local`) swaps in the built-in tiny model and the
 generated tiny-chat dataset so the recipe runs offline on a laptop CPU.
 """
 

@@ -17,7 +17,10 @@ from pydantic import BaseModel
 from cookbook_recipes.datasets import tiny_chat
 from cookbook_recipes.sl_basic._config import SlBasicConfig
 
-__all__ = ["RECIPE", "SlBasicRecipe", "local_defaults"]
+__all__ = ["OFFLINE_PROFILES", "RECIPE", "SlBasicRecipe", "local_defaults"]
+
+OFFLINE_PROFILES = ("local", "fake")
+"""Manifest profiles that get `local_defaults()`: the embedded engine and the in-memory fakes."""
 
 
 def local_defaults() -> dict[str, Any]:
@@ -56,9 +59,13 @@ class SlBasicRecipe:
     )
     Config: ClassVar[type[BaseModel]] = SlBasicConfig
 
-    def defaults_for(self, manifest: str) -> dict[str, Any]:
-        """Tinker's defaults are the class defaults; offline manifests get the tiny setting."""
-        if manifest in ("local", "test"):
+    def defaults_for(self, profile: str) -> dict[str, Any]:
+        """Tinker's defaults are the class defaults; offline backends get the tiny setting.
+
+        `profile` is the manifest's (its declared `profile`, else its service adapter), so
+        any manifest extending `local`, or the `test` fakes, gets the offline setting.
+        """
+        if profile in OFFLINE_PROFILES:
             return local_defaults()
         return {}
 

@@ -9,6 +9,7 @@ from cookbook_runtime.ports._manifests import (
     bind_run_dir,
     load_manifest,
     load_manifest_file,
+    manifest_profile,
     resolve_bindings,
     user_manifest_path,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "is_configured",
     "load_manifest",
     "load_manifest_file",
+    "manifest_profile",
     "resolve_bindings",
     "user_manifest_path",
 ]

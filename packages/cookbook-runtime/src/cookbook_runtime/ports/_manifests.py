@@ -7,12 +7,18 @@ service) and `test` (fakes). Users add their own in TOML:
     [manifests.lab]
     extends = "local"                      # optional
     description = "local training, S3 artifacts"
+    profile = "local"                      # optional; else the service adapter's name
     [manifests.lab.ports.blobs]
     adapter = "s3"
     options = { bucket = "runs", prefix = "cookbook" }
 
 The file is `$COOKBOOK_MANIFESTS`, else `~/.config/cookbook/manifests.toml`; a path
 given explicitly (e.g. `--manifest ./lab.toml`) is read as a file of manifests.
+
+A manifest's *profile* says which recipe defaults suit its backend (`Recipe.defaults_for`):
+the `profile` it (or a manifest it extends) declares, else the name of the adapter its
+`service` port resolves to (`local`, `tinker`, `fake`). So every manifest that extends
+`local` gets the offline defaults, whatever it is called.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ __all__ = [
     "bind_run_dir",
     "load_manifest",
     "load_manifest_file",
+    "manifest_profile",
     "resolve_bindings",
     "user_manifest_path",
 ]
@@ -51,6 +58,10 @@ class Manifest(Spec):
     description: str = Field(default="", description="What this wiring is for.")
     extends: str | None = Field(default=None, description="Manifest whose bindings this one starts from.")
     ports: dict[str, PortBinding] = Field(default_factory=dict, description="Port name -> binding.")
+    profile: str | None = Field(
+        default=None,
+        description="Which recipe defaults fit this backend ('local', 'tinker', ...); None: the service adapter's name.",
+    )
 
 
 def _bind(adapter: str, **options: object) -> PortBinding:
@@ -163,7 +174,20 @@ def _flatten(manifest: Manifest, known: Mapping[str, Manifest]) -> Manifest:
     ports: dict[str, PortBinding] = {}
     for m in reversed(chain):
         ports.update(m.ports)
-    return manifest.model_copy(update={"ports": ports, "extends": None})
+    profile = next((m.profile for m in chain if m.profile), None)
+    return manifest.model_copy(update={"ports": ports, "extends": None, "profile": profile})
+
+
+def manifest_profile(manifest: Manifest) -> str:
+    """The profile recipe defaults are chosen by: the declared one, else the service adapter.
+
+    Give it a flattened manifest (`load_manifest` returns one); a manifest that wires no
+    service has the profile `unconfigured`.
+    """
+    if manifest.profile:
+        return manifest.profile
+    service = manifest.ports.get("service")
+    return service.adapter if service is not None else "unconfigured"
 
 
 def resolve_bindings(

@@ -19,7 +19,14 @@ from cookbook_runtime.framework import Context, PlannedStage, RunDir
 from cookbook_runtime.framework import run as run_pipeline
 from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
-from cookbook_runtime.ports import Manifest, Ports, bind_run_dir, load_manifest, resolve_bindings
+from cookbook_runtime.ports import (
+    Manifest,
+    Ports,
+    bind_run_dir,
+    load_manifest,
+    manifest_profile,
+    resolve_bindings,
+)
 from cookbook_runtime.runtime._recipes import Recipe, get_recipe
 from cookbook_runtime.runtime._redact import REDACTED, is_secret_key, redact
 
@@ -89,14 +96,15 @@ class Runtime:
         r = get_recipe(recipe) if isinstance(recipe, str) else recipe
         if isinstance(values, BaseModel):
             return values
-        merged = {**r.defaults_for(self._manifest_key()), **dict(values or {})}
+        merged = {**r.defaults_for(self.profile()), **dict(values or {})}
         try:
             return r.Config.model_validate(merged)
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, prefix=f"recipe {r.name!r}: ")) from None
 
-    def _manifest_key(self) -> str:
-        return self.manifest().name if self.manifest_name.endswith(".toml") else self.manifest_name
+    def profile(self) -> str:
+        """The manifest's profile, which picks a recipe's backend defaults (`Recipe.defaults_for`)."""
+        return manifest_profile(self.manifest())
 
     def build_spec(self, recipe: str | Recipe, config: Mapping[str, Any] | BaseModel | None = None) -> Experiment:
         """The experiment a recipe builds for `config`, bound to this runtime's manifest."""

@@ -33,8 +33,12 @@ class Recipe(Protocol):
     description: ClassVar[str]
     Config: ClassVar[type[BaseModel]]
 
-    def defaults_for(self, manifest: str) -> dict[str, Any]:
-        """Config values that differ by backend (e.g. the tiny model under 'local')."""
+    def defaults_for(self, profile: str) -> dict[str, Any]:
+        """Config values that differ by backend (e.g. the tiny model under profile 'local').
+
+        `profile` is the manifest's profile (`cookbook_runtime.ports.manifest_profile`):
+        the one it declares, else its service adapter's name ('local', 'tinker', 'fake').
+        """
         ...
 
     def build(self, config: Any) -> Experiment:
