@@ -159,3 +159,34 @@ def test_a_user_manifest_extending_local_gets_the_offline_sl_basic_defaults(cli:
     assert spec["backend"]["manifest"] == "lab"
     described = cli("describe", "sl_basic", "--manifest", "lab")
     assert "profile 'local'" in described.stdout and "cookbook/tiny-chat" in described.stdout
+
+
+def test_dry_run_prints_port_overrides_in_the_spec(cli: Any) -> None:
+    result = cli("run", "sl_basic", "--port", "datasets=files", "--port", "hub=unconfigured", "--dry-run")
+    assert result.exit_code == 0, result.output
+    backend = json.loads(result.stdout)["backend"]
+    assert backend["overrides"] == {
+        "datasets": {"adapter": "files", "options": {}},
+        "hub": {"adapter": "unconfigured", "options": {}},
+    }
+    assert backend["resolved"]["service"]["adapter"] == "local"
+
+
+def test_the_spec_names_packaged_data_not_a_site_packages_path(cli: Any) -> None:
+    from cookbook_recipes.datasets import tiny_chat
+
+    result = cli("spec", "sl_basic")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["dataset"]["name"] == "cookbook:tiny_chat"
+    assert str(tiny_chat.DATA_DIR) not in result.stdout
+
+
+def test_run_spec_keeps_the_recorded_port_overrides(cli: Any, tmp_path: Path) -> None:
+    spec = cli("spec", "toy", "--manifest", "test")
+    data = json.loads(spec.stdout)
+    data["backend"]["overrides"] = {"hub": {"adapter": "unconfigured", "options": {}}}
+    (tmp_path / "exp.json").write_text(json.dumps(data))
+    result = cli("run-spec", str(tmp_path / "exp.json"), "--port", "embeddings=unconfigured", "--dry-run")
+    assert result.exit_code == 0, result.output
+    overrides = json.loads(result.stdout)["backend"]["overrides"]
+    assert sorted(overrides) == ["embeddings", "hub"]

@@ -9,7 +9,7 @@ from cookbook_recipes.datasets import tiny_chat
 from cookbook_recipes.sl_basic import RECIPE, SlBasicConfig
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import read_jsonl, validate
-from cookbook_runtime.ports import Ports
+from cookbook_runtime.ports import Ports, packaged_dataset_path
 from cookbook_runtime.runtime import Runtime
 from cookbook_runtime.runtime._recipes import get_recipe
 from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient
@@ -57,8 +57,9 @@ def test_local_defaults_use_the_tiny_model_and_shipped_data() -> None:
     config = Runtime(manifest="local").config("sl_basic")
     assert isinstance(config, SlBasicConfig)
     assert config.model_name == "cookbook/tiny-chat"
-    assert Path(config.dataset.name) == tiny_chat.DATA_DIR
-    assert (Path(config.dataset.name) / "train.jsonl").is_file()
+    assert config.dataset.name == "cookbook:tiny_chat"  # a stable name, never a site-packages path
+    assert packaged_dataset_path(config.dataset.name) == tiny_chat.DATA_DIR
+    assert (packaged_dataset_path(config.dataset.name) / "train.jsonl").is_file()
     assert config.dataset.test_split == "test"
 
 
@@ -97,7 +98,7 @@ def _tiny_chat_store() -> FakeDatasetStore:
         split: [json.loads(line) for line in (tiny_chat.DATA_DIR / f"{split}.jsonl").read_text().splitlines()]
         for split in ("train", "test")
     }
-    return FakeDatasetStore({str(tiny_chat.DATA_DIR): {"train": rows["train"][:256], "test": rows["test"][:32]}})
+    return FakeDatasetStore({tiny_chat.NAME: {"train": rows["train"][:256], "test": rows["test"][:32]}})
 
 
 def test_whole_pipeline_on_the_test_manifest(tmp_path: Path) -> None:

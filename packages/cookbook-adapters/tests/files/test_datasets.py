@@ -105,3 +105,23 @@ def test_shuffle_of_a_view_permutes_that_view(tmp_path: Path) -> None:
     rows = FileDatasetStore().open(DatasetRef(name=str(_jsonl(tmp_path / "r.jsonl", 20))))
     ids = [r["id"] for r in rows.skip(10).shuffle(3)]
     assert sorted(ids) == list(range(10, 20))
+
+
+def test_packaged_names_resolve_where_the_package_lives_now(tmp_path: Path) -> None:
+    from cookbook_runtime.ports import register_packaged_dataset
+
+    (tmp_path / "v1").mkdir()
+    _jsonl(tmp_path / "v1" / "train.jsonl", 2)
+    register_packaged_dataset("moving_data", tmp_path / "v1")
+    ref = DatasetRef(name="cookbook:moving_data")
+    assert len(FileDatasetStore().open(ref)) == 2
+    (tmp_path / "v1").rename(tmp_path / "v2")  # the venv moved: the same spec still opens it
+    register_packaged_dataset("moving_data", tmp_path / "v2")
+    assert len(FileDatasetStore(root=tmp_path / "elsewhere").open(ref)) == 2
+
+
+def test_an_unknown_packaged_name_lists_the_known_ones() -> None:
+    from cookbook_runtime.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="packaged dataset 'cookbook:nope'"):
+        FileDatasetStore().open(DatasetRef(name="cookbook:nope"))

@@ -249,3 +249,14 @@ def test_registry_builds_the_store(tmp_path: Path) -> None:
     name = _layout_jsonl_folder(tmp_path, {"train": _rows(4)})
     assert isinstance(store, HFDatasetStore)
     assert len(store.open(DatasetRef(name=name))) == 4
+
+
+def test_packaged_dataset_names_resolve_to_their_folder(tmp_path: Path) -> None:
+    from cookbook_runtime.ports import register_packaged_dataset
+
+    (tmp_path / "pkg").mkdir()
+    _layout_jsonl_folder(tmp_path / "pkg", {"train": _rows(3), "test": _rows(2)})
+    register_packaged_dataset("hf_packaged", tmp_path / "pkg")
+    store = _store(tmp_path)
+    ref = DatasetRef(name="cookbook:hf_packaged", format="jsonl")
+    assert [r["id"] for r in store.open(ref, "test")] == [0, 1]

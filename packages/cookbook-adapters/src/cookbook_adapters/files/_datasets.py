@@ -1,7 +1,8 @@
 """`FileDatasetStore`: datasets from local JSONL, JSON, CSV and Parquet files.
 
 `DatasetRef.name` is a file or folder path (relative paths resolve against the
-store's `root`, default the working directory). A single file is the split
+store's `root`, default the working directory), or a packaged dataset's stable
+name (`cookbook:tiny_chat`), resolved where its package is installed now. A single file is the split
 `train`; a folder offers one split per data file, named by the file's stem
 (`train.jsonl`, `test.parquet`, ...).
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from cookbook_runtime.errors import StorageError
 from cookbook_runtime.ir import DatasetRef
+from cookbook_runtime.ports import is_packaged_dataset, packaged_dataset_path
 
 from cookbook_adapters.files._rows import FileRows
 from cookbook_adapters.files._sources import FORMATS, Source, open_source
@@ -27,6 +29,8 @@ class FileDatasetStore:
         self._sources: dict[tuple[Path, str | None, bool], Source] = {}
 
     def _path(self, ref: DatasetRef) -> Path:
+        if is_packaged_dataset(ref.name):
+            return packaged_dataset_path(ref.name)
         path = Path(ref.name).expanduser()
         if not path.is_absolute() and self.root is not None:
             path = self.root / path

@@ -13,6 +13,7 @@ from typing import Literal
 
 from cookbook_runtime.errors import ConfigError, StorageError
 from cookbook_runtime.ir import DatasetRef
+from cookbook_runtime.ports import is_packaged_dataset, packaged_dataset_path
 
 __all__ = ["FORMAT_BUILDERS", "Source", "builder_for", "resolve_local", "saved_splits"]
 
@@ -68,6 +69,9 @@ def _looks_like_path(name: str) -> bool:
 
 def resolve_local(ref: DatasetRef) -> Source | None:
     """The local source `ref.name` names, None for a hub id; `StorageError` for a missing path."""
+    if is_packaged_dataset(ref.name):
+        path = packaged_dataset_path(ref.name)
+        return Source("folder", str(path)) if path.is_dir() else Source("file", str(path))
     path = Path(ref.name).expanduser()
     if path.is_file():
         return Source("file", str(path))

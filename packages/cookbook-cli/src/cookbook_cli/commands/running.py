@@ -161,4 +161,4 @@ def run_spec_file(path: Path, *, manifest: str | None, options: RunOptions) -> N
     if manifest is not None:
         spec = spec.model_copy(update={"backend": spec.backend.model_copy(update={"manifest": manifest})})
     runtime = Runtime(spec.backend.manifest, overrides=parse_port_overrides(options.ports))
-    _execute(runtime, spec, None, options)
+    _execute(runtime, runtime.bind(spec), None, options)

@@ -17,10 +17,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DATA_DIR", "SPLITS", "generate", "render_jsonl", "write"]
+__all__ = ["DATA_DIR", "NAME", "SPLITS", "generate", "render_jsonl", "write"]
 
 DATA_DIR = Path(__file__).parent / "tiny_chat"
 """Where the shipped splits live: `train.jsonl` and `test.jsonl`."""
+
+NAME = "cookbook:tiny_chat"
+"""The stable name specs use (entry point `cookbook.datasets:tiny_chat` -> `DATA_DIR`)."""
 
 SPLITS = {"train": 1280, "test": 96}
 """Rows per split."""

@@ -34,9 +34,7 @@ def local_defaults() -> dict[str, Any]:
     return {
         "model_name": "cookbook/tiny-chat",
         "renderer_name": "qwen3_instruct",
-        "dataset": DatasetRef(
-            name=str(tiny_chat.DATA_DIR), split="train", test_split="test", format="jsonl"
-        ),
+        "dataset": DatasetRef(name=tiny_chat.NAME, split="train", test_split="test", format="jsonl"),
         "learning_rate": 4e-3,
         "lr_schedule": "linear",
         "num_epochs": 6,

@@ -66,10 +66,12 @@ def _check_same_experiment(run_dir: RunDir, experiment: Experiment) -> None:
     previous = run_dir.read_json("experiment.json")
     if previous is None:
         return
-    old = Experiment.model_validate(previous)
-    if old.model_dump(exclude={"outputs"}) != experiment.model_dump(exclude={"outputs"}):
+    old = Experiment.model_validate(previous).model_dump(exclude={"outputs"})
+    new = experiment.model_dump(exclude={"outputs"})
+    if old != new:
+        differ = ", ".join(sorted(k for k in {*old, *new} if old.get(k) != new.get(k)))
         raise ConfigError(
-            f"run directory {str(run_dir.path)!r} holds a different experiment; "
+            f"run directory {str(run_dir.path)!r} holds a different experiment (it differs in: {differ}); "
             "use another log path, or delete it to start over"
         )
 

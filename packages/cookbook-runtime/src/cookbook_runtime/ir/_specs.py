@@ -43,7 +43,14 @@ class BackendRef(Spec):
 
     manifest: str = Field(default="local", description="Manifest name (built-in or user TOML).")
     overrides: dict[str, PortBinding] = Field(
-        default_factory=dict, description="Port name -> binding; wins over the manifest."
+        default_factory=dict, description="Port name -> binding; wins over the manifest (e.g. `--port`)."
+    )
+    resolved: dict[str, PortBinding] = Field(
+        default_factory=dict,
+        description=(
+            "The wiring manifest and overrides gave when the spec was bound (secret options redacted), "
+            "for the record: ports are wired from `manifest` and `overrides`, and a change is reported."
+        ),
     )
 
 

@@ -13,6 +13,13 @@ from cookbook_runtime.ports._manifests import (
     resolve_bindings,
     user_manifest_path,
 )
+from cookbook_runtime.ports._packaged import (
+    PACKAGED_PREFIX,
+    is_packaged_dataset,
+    packaged_dataset_names,
+    packaged_dataset_path,
+    register_packaged_dataset,
+)
 from cookbook_runtime.ports._protocols import (
     BlobStore,
     CustomLossFn,
@@ -36,6 +43,7 @@ from cookbook_runtime.ports._unconfigured import Unconfigured, is_configured
 
 __all__ = [
     "BUILTIN_MANIFESTS",
+    "PACKAGED_PREFIX",
     "PORT_NAMES",
     "RUN_DIR_PLACEHOLDER",
     "AdapterInfo",
@@ -58,9 +66,13 @@ __all__ = [
     "create_adapter",
     "get_adapter",
     "is_configured",
+    "is_packaged_dataset",
     "load_manifest",
     "load_manifest_file",
     "manifest_profile",
+    "packaged_dataset_names",
+    "packaged_dataset_path",
+    "register_packaged_dataset",
     "resolve_bindings",
     "user_manifest_path",
 ]

@@ -84,6 +84,32 @@ class Runtime:
         spec_overrides = dict(backend.overrides) if backend else {}
         return resolve_bindings(manifest, {**spec_overrides, **self._overrides})
 
+    def bind(self, spec: Experiment) -> Experiment:
+        """`spec` wired to this runtime: its manifest, every port override, the resolved bindings.
+
+        The result is the full record of a run's wiring, so `experiment.json` alone rebuilds
+        it (`cookbook run-spec`). When the spec already records a wiring for the same manifest
+        and that manifest now resolves differently, a warning says which ports changed.
+        """
+        backend = BackendRef(
+            manifest=self.manifest_name, overrides={**spec.backend.overrides, **self._overrides}
+        )
+        resolved = {
+            port: PortBinding(adapter=b.adapter, options=redact(dict(b.options)))
+            for port, b in self.bindings(backend).items()
+            if b.adapter != "unconfigured"
+        }
+        before = spec.backend
+        if before.resolved and before.manifest == backend.manifest and before.resolved != resolved:
+            changed = sorted(p for p in {*before.resolved, *resolved} if before.resolved.get(p) != resolved.get(p))
+            logger.warning(
+                "manifest %r now wires port(s) %s differently from when this spec was built; "
+                "running with the current wiring",
+                backend.manifest,
+                ", ".join(changed),
+            )
+        return spec.model_copy(update={"backend": backend.model_copy(update={"resolved": resolved})})
+
     def ports(self, backend: BackendRef | None = None, *, run_dir: Path | None = None) -> Ports:
         """Ports for a run in `run_dir` (which fills `{run_dir}` options), or for use outside one."""
         if self._ports is not None:
@@ -111,10 +137,7 @@ class Runtime:
         r = get_recipe(recipe) if isinstance(recipe, str) else recipe
         cfg = self.config(r, config)
         spec = r.build(cfg)
-        updates: dict[str, Any] = {"recipe": r.name}
-        if spec.backend.manifest != self.manifest_name:
-            updates["backend"] = spec.backend.model_copy(update={"manifest": self.manifest_name})
-        return spec.model_copy(update=updates)
+        return self.bind(spec.model_copy(update={"recipe": r.name}))
 
     def validate(self, spec: Experiment) -> list[PlannedStage]:
         """Check every stage name and option and the port wiring; run nothing."""
@@ -131,6 +154,7 @@ class Runtime:
 
     # -- running ----------------------------------------------------------------
     async def arun_spec(self, spec: Experiment, *, config: BaseModel | None = None) -> RunResult:
+        spec = self.bind(spec)
         planned = self.validate(spec)
         run_dir = self._run_dir_for(spec)
         rd = RunDir(run_dir)
