@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cli_helpers import run_in_pty
 from cookbook_cli._progress import ProgressBar, loss_of
-from cookbook_runtime.framework import Progress, report_progress
+from cookbook_runtime.framework import Progress
 from rich.console import Console
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -31,10 +31,10 @@ def test_progress_bar_in_a_terminal_shows_steps_loss_and_eta(tmp_path: Path) -> 
 def test_progress_bar_renders_reports_while_active() -> None:
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=False, width=100)
-    with ProgressBar(console):
-        report_progress(Progress("train", 3, 10, {"train_mean_nll": 1.25}))
-        report_progress(Progress("train", 10, 10, {"train_mean_nll": 0.5}))
-    report_progress(Progress("train", 11, 10, {}))  # after exit: ignored
+    with ProgressBar(console) as bar:
+        bar.update(Progress("train", 3, 10, {"train_mean_nll": 1.25}))
+        bar.update(Progress("train", 10, 10, {"train_mean_nll": 0.5}))
+    bar.update(Progress("train", 11, 10, {}))  # after exit: ignored
     lines = [line for line in buf.getvalue().splitlines() if line.strip()]
     assert lines[-1].split()[:1] == ["train"]
     assert "10/10" in lines[-1] and "loss 0.5" in lines[-1]
@@ -42,8 +42,8 @@ def test_progress_bar_renders_reports_while_active() -> None:
 
 def test_disabled_progress_bar_prints_nothing() -> None:
     buf = io.StringIO()
-    with ProgressBar(Console(file=buf), enabled=False):
-        report_progress(Progress("train", 1, 2, {}))
+    with ProgressBar(Console(file=buf), enabled=False) as bar:
+        bar.update(Progress("train", 1, 2, {}))
     assert buf.getvalue() == ""
 
 

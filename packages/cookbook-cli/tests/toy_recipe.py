@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Literal
 
-from cookbook_runtime.framework import Context, Progress, register_stage, report_progress
+from cookbook_runtime.framework import Context, Progress, register_stage
 from cookbook_runtime.ir import Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
 from cookbook_runtime.runtime import register_recipe
 from cookbook_runtime.train.types import AdamParams
@@ -61,7 +61,7 @@ class ToyTrainStage:
             await (await client.optim_step(AdamParams(learning_rate=ctx.experiment.training.learning_rate))).result()
             row = {"step": step, "train_mean_nll": nll, "learning_rate": 1e-3, "time/step": 0.01}
             ctx.run_dir.append_jsonl("metrics.jsonl", row)
-            report_progress(Progress(self.name, step + 1, options.steps, {"train_mean_nll": nll}))
+            ctx.report_progress(Progress(self.name, step + 1, options.steps, {"train_mean_nll": nll}))
             time.sleep(options.step_delay)
         sampler_path = await (await client.save_weights_for_sampler(f"{options.steps:06d}")).result()
         ctx.run_dir.append_jsonl(

@@ -79,6 +79,7 @@ class RunChat:
                 "let training save one (save_every) or finish, then retry"
             )
         self.sampler_path = str(checkpoint["sampler_path"])
+        self.run_path = run_path
         self.runtime = Runtime(manifest or self.experiment.backend.manifest)
         training = self.experiment.training
         self.base_model = training.model.name if training is not None else None
@@ -103,7 +104,7 @@ class RunChat:
         params: SamplingParams | None = None,
     ) -> ChatReply:
         """Sample one answer to `prompt` from the run's last checkpoint."""
-        ports = self.runtime.ports(self.experiment.backend)
+        ports = self.runtime.ports(self.experiment.backend, run_dir=self.run_path)  # the run's own wiring
         try:
             sampler = await ports.service.create_sampling_client(model_path=self.sampler_path)
             renderer = self._renderer(sampler)

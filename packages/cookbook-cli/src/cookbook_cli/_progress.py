@@ -1,8 +1,9 @@
 """A rich progress bar fed by the runtime's progress reports.
 
-Training loops call `report_progress(Progress(stage, step, total, metrics))` once per
-step; `ProgressBar` listens for the duration of a `with` block and shows one task
-per stage: a bar, step/total, the loss, and the time left.
+Training loops call `ctx.report_progress(Progress(stage, step, total, metrics))` once
+per step; the CLI passes `ProgressBar.update` as the run's progress listener
+(`Runtime.arun_spec(..., progress=bar.update)`), and the bar shows one task per stage
+while its `with` block runs: a bar, step/total, the loss, and the time left.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from cookbook_runtime.framework import Progress, add_progress_listener
+from cookbook_runtime.framework import Progress
 
 from cookbook_cli._output import err_console, format_value
 
@@ -40,7 +41,6 @@ class ProgressBar:
         self._enabled = enabled
         self._bar: RichProgress | None = None
         self._tasks: dict[str, TaskID] = {}
-        self._remove: Any = None
 
     def __enter__(self) -> ProgressBar:
         if not self._enabled:
@@ -66,7 +66,6 @@ class ProgressBar:
             transient=False,
         )
         self._bar.start()
-        self._remove = add_progress_listener(self.update)
         return self
 
     def update(self, progress: Progress) -> None:
@@ -88,9 +87,6 @@ class ProgressBar:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._remove is not None:
-            self._remove()
-            self._remove = None
         if self._bar is not None:
             self._bar.stop()
             self._bar = None

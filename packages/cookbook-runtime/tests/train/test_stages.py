@@ -86,8 +86,8 @@ async def test_malformed_row_fails_the_stage_naming_the_row(tmp_path: Path) -> N
 class _FlakyService(FakeServiceClient):
     """Its first training client fails on the `fail_at`-th forward_backward, like a dropped connection."""
 
-    def __init__(self, fail_at: int) -> None:
-        super().__init__()
+    def __init__(self, fail_at: int, root: Path) -> None:
+        super().__init__(root=str(root))
         self.fail_at = fail_at
 
     async def create_lora_training_client(self, base_model: str, **kwargs: Any) -> FakeTrainingClient:
@@ -114,9 +114,9 @@ async def test_rerunning_a_failed_run_resumes_to_the_same_result(store: FakeData
     spec = _experiment(StageSpec(name="supervised_train"), StageSpec(name="sample"))
     straight = await run(spec, _ports(store), tmp_path / "straight")
     with pytest.raises(StageFailed, match="connection dropped"):
-        await run(spec, Ports(service=_FlakyService(fail_at=9), datasets=store), tmp_path / "resumed")
+        await run(spec, Ports(service=_FlakyService(fail_at=9, root=tmp_path / "states"), datasets=store), tmp_path / "resumed")
     assert [c["step"] for c in read_jsonl(tmp_path / "resumed" / "checkpoints.jsonl")] == [3, 6]
-    service = FakeServiceClient()
+    service = FakeServiceClient(root=str(tmp_path / "states"))  # a new process: only what was saved
     resumed = await run(spec, Ports(service=service, datasets=store), tmp_path / "resumed")
     assert len(service.training_clients[0].optim_params) == 4  # steps 6..9 only
     assert _without_times(tmp_path / "resumed") == _without_times(tmp_path / "straight")
@@ -142,3 +142,39 @@ async def test_artifacts_are_mirrored_after_every_checkpoint(store: FakeDatasetS
     assert total >= 3
     # one sync as each checkpoint lands (the last one being 'final'), then the runner's own
     assert mirror.checkpoint_counts[:total] == list(range(1, total + 1))
+
+
+async def test_two_runs_in_one_process_report_to_their_own_listeners(store: FakeDatasetStore, tmp_path: Path) -> None:
+    import asyncio
+
+    from cookbook_runtime.framework import Progress
+
+    seen: dict[str, list[Progress]] = {"a": [], "b": []}
+    spec_a = _experiment(StageSpec(name="supervised_train"), num_epochs=1)  # 5 steps
+    spec_b = _experiment(StageSpec(name="supervised_train"), num_epochs=3)  # 15 steps
+    await asyncio.gather(
+        run(spec_a, _ports(store), tmp_path / "a", progress=seen["a"].append),
+        run(spec_b, _ports(store), tmp_path / "b", progress=seen["b"].append),
+    )
+    assert [(p.step, p.total) for p in seen["a"]] == [(s, 5) for s in range(1, 6)]
+    assert [(p.step, p.total) for p in seen["b"]] == [(s, 15) for s in range(1, 16)]
+
+
+async def test_a_failing_progress_listener_never_fails_the_run(store: FakeDatasetStore, tmp_path: Path) -> None:
+    def broken(progress: object) -> None:
+        raise RuntimeError("listener bug")
+
+    ctx = await run(_experiment(StageSpec(name="supervised_train")), _ports(store), tmp_path, progress=broken)
+    assert ctx.outputs["supervised_train"]["steps"] == 10
+
+
+async def test_two_fake_services_keep_their_saves_apart(tmp_path: Path) -> None:
+    one, two = FakeServiceClient(), FakeServiceClient()
+    client = await one.create_lora_training_client("fake/model")
+    path = await (await client.save_state("s")).result()
+    await one.create_training_client_from_state(path)
+    with pytest.raises(BackendError, match="no saved state"):
+        await two.create_training_client_from_state(path)
+    later = FakeServiceClient(root=str(tmp_path))  # a fake with a folder keeps saves across processes
+    saved = await (await (await later.create_lora_training_client("fake/model")).save_state("s")).result()
+    assert (await FakeServiceClient(root=str(tmp_path)).create_training_client_from_state(saved)).base_model == "fake/model"

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cookbook_runtime.framework import Progress, add_progress_listener, read_jsonl
+from cookbook_runtime.framework import Progress, ProgressListener, read_jsonl
 from cookbook_runtime.ir import TrainingConfig
 from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient
 from cookbook_runtime.train.checkpoints import read_checkpoints
@@ -27,6 +27,7 @@ async def _train(
     service: FakeServiceClient | None = None,
     lookahead: int = 1,
     on_step: StepHook | None = None,
+    progress: ProgressListener | None = None,
 ) -> tuple[SupervisedResult, FakeServiceClient]:
     service = service or FakeServiceClient()
     assert training.dataset is not None
@@ -43,6 +44,7 @@ async def _train(
         evaluator=evaluator,
         lookahead=lookahead,
         on_step=on_step,
+        progress=progress,
     )
     return result, service
 
@@ -108,11 +110,7 @@ async def test_checkpoint_cadence_and_final(store: FakeDatasetStore, tmp_path: P
 
 async def test_metrics_rows_have_tinker_cookbook_fields(store: FakeDatasetStore, tmp_path: Path) -> None:
     reports: list[Progress] = []
-    remove = add_progress_listener(reports.append)
-    try:
-        result, _ = await _train(store, tmp_path, training_config(eval_every=4))
-    finally:
-        remove()
+    result, _ = await _train(store, tmp_path, training_config(eval_every=4), progress=reports.append)
     rows = list(read_jsonl(tmp_path / "metrics.jsonl"))
     assert [r["step"] for r in rows] == [*range(10), 10]
     for row in rows[:10]:
@@ -144,10 +142,11 @@ async def test_resume_reaches_the_same_metrics_as_an_uninterrupted_run(
         if step == 7:
             raise _Interrupt
 
+    states = str(tmp_path / "states")
     with pytest.raises(_Interrupt):
-        await _train(store, tmp_path / "b", training, on_step=crash)
+        await _train(store, tmp_path / "b", training, on_step=crash, service=FakeServiceClient(root=states))
     assert read_checkpoints(tmp_path / "b")[-1].step == 6
-    resumed, resumed_service = await _train(store, tmp_path / "b", training)
+    resumed, resumed_service = await _train(store, tmp_path / "b", training, service=FakeServiceClient(root=states))
 
     assert resumed.start_step == 6
     assert resumed.steps == straight.steps == 15
@@ -160,8 +159,8 @@ async def test_resume_reaches_the_same_metrics_as_an_uninterrupted_run(
 
 async def test_rerun_of_a_finished_run_trains_nothing(store: FakeDatasetStore, tmp_path: Path) -> None:
     training = training_config(num_epochs=1)
-    first, _ = await _train(store, tmp_path, training)
-    again, service = await _train(store, tmp_path, training)
+    first, service = await _train(store, tmp_path, training)
+    again, service = await _train(store, tmp_path, training, service=FakeServiceClient(states=service.states))
     assert service.training_clients[0].optim_params == []
     assert again.final_state_path == first.final_state_path
     assert again.start_step == again.steps == 5

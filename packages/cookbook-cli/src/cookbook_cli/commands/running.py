@@ -136,8 +136,8 @@ def _execute(runtime: Runtime, spec: Experiment, config: BaseModel | None, optio
     _prepare_run_dir(run_dir_of(spec), options.if_exists, options.yes)
     from cookbook_cli._progress import ProgressBar
 
-    with ProgressBar(enabled=_state.verbosity() >= 0):
-        result = asyncio.run(runtime.arun_spec(spec, config=config))
+    with ProgressBar(enabled=_state.verbosity() >= 0) as bar:
+        result = asyncio.run(runtime.arun_spec(spec, config=config, progress=bar.update))
     _report(result)
 
 

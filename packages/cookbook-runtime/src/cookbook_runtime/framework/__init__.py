@@ -1,12 +1,7 @@
 """The pipeline runner, stages, the run context and the run directory."""
 
 from cookbook_runtime.framework._context import Context
-from cookbook_runtime.framework._progress import (
-    Progress,
-    ProgressListener,
-    add_progress_listener,
-    report_progress,
-)
+from cookbook_runtime.framework._progress import Progress, ProgressListener
 from cookbook_runtime.framework._run_dir import RunDir, atomic_write_text, read_jsonl
 from cookbook_runtime.framework._runner import PlannedStage, run, validate
 from cookbook_runtime.framework._stage import Stage, get_stage, register_stage, stage_names
@@ -18,12 +13,10 @@ __all__ = [
     "ProgressListener",
     "RunDir",
     "Stage",
-    "add_progress_listener",
     "atomic_write_text",
     "get_stage",
     "read_jsonl",
     "register_stage",
-    "report_progress",
     "run",
     "stage_names",
     "validate",

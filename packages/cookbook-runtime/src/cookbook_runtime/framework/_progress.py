@@ -1,18 +1,17 @@
 """Progress reporting from stages to whoever is watching (the CLI's progress bar).
 
-Loops call `report(Progress(...))` once per step; listeners (added by the outermost
-layer, e.g. the CLI) render it. With no listener, reporting costs one list check.
+Loops call `ctx.report_progress(Progress(...))` once per step; the caller of the run
+(e.g. the CLI) passes one listener to `run(..., progress=)` and renders it. The
+listener lives on the run's `Context`, never in module state, so two runs in one
+process report to their own listeners.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Progress", "ProgressListener", "add_progress_listener", "report_progress"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["Progress", "ProgressListener"]
 
 
 @dataclass(frozen=True)
@@ -27,24 +26,4 @@ class Progress:
 
 
 ProgressListener = Callable[[Progress], None]
-_listeners: list[ProgressListener] = []
-
-
-def add_progress_listener(listener: ProgressListener) -> Callable[[], None]:
-    """Start sending progress to `listener`; returns a function that stops it."""
-    _listeners.append(listener)
-
-    def remove() -> None:
-        if listener in _listeners:
-            _listeners.remove(listener)
-
-    return remove
-
-
-def report_progress(progress: Progress) -> None:
-    """Send `progress` to every listener; a failing listener is logged, never fatal."""
-    for listener in list(_listeners):
-        try:
-            listener(progress)
-        except Exception:
-            logger.warning("progress listener failed", exc_info=True)
+"""Receives every progress report of one run, on the run's thread."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from cookbook_runtime.errors import ConfigError, StageFailed
 from cookbook_runtime.framework._context import Context
+from cookbook_runtime.framework._progress import ProgressListener
 from cookbook_runtime.framework._run_dir import RunDir
 from cookbook_runtime.framework._stage import get_stage
 from cookbook_runtime.ir import Experiment, StageSpec
@@ -82,15 +83,19 @@ async def run(
     run_dir: Path | str | RunDir,
     *,
     artifacts: Any = None,
+    progress: ProgressListener | None = None,
 ) -> Context:
-    """Run the pipeline; return the context holding every stage's outputs."""
+    """Run the pipeline; return the context holding every stage's outputs.
+
+    `progress` receives this run's progress reports (`Context.report_progress`).
+    """
     rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     planned = validate(experiment)
     _check_same_experiment(rd, experiment)
     rd.ensure()
     rd.write_json("experiment.json", experiment.model_dump(mode="json"))
     finished = rd.finished_stages()
-    ctx = Context(experiment=experiment, ports=ports, run_dir=rd, artifacts=artifacts)
+    ctx = Context(experiment=experiment, ports=ports, run_dir=rd, artifacts=artifacts, progress=progress)
     rd.set_status("running", experiment=experiment.id)
     rd.emit("run_started", experiment=experiment.id)
     for spec in experiment.pipeline:

@@ -90,8 +90,11 @@ BUILTIN_MANIFESTS: dict[str, Manifest] = {
     ),
     "test": Manifest(
         name="test",
-        description="In-memory fakes of every port.",
-        ports={port: _bind("fake") for port in PORT_NAMES},
+        description="In-memory fakes of every port (the fake service keeps its saves in the run).",
+        ports={
+            **{port: _bind("fake") for port in PORT_NAMES},
+            "service": _bind("fake", root=f"{RUN_DIR_PLACEHOLDER}/fake-states"),
+        },
     ),
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context, PlannedStage, RunDir
+from cookbook_runtime.framework import Context, PlannedStage, ProgressListener, RunDir
 from cookbook_runtime.framework import run as run_pipeline
 from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
@@ -153,7 +153,14 @@ class Runtime:
         return Path("runs") / spec.id
 
     # -- running ----------------------------------------------------------------
-    async def arun_spec(self, spec: Experiment, *, config: BaseModel | None = None) -> RunResult:
+    async def arun_spec(
+        self,
+        spec: Experiment,
+        *,
+        config: BaseModel | None = None,
+        progress: ProgressListener | None = None,
+    ) -> RunResult:
+        """Run `spec` in its run directory; `progress` receives this run's progress reports."""
         spec = self.bind(spec)
         planned = self.validate(spec)
         run_dir = self._run_dir_for(spec)
@@ -169,18 +176,23 @@ class Runtime:
             artifacts = ArtifactMirror.from_binding(spec.outputs.artifacts)
             await artifacts.restore(rd.path)
         try:
-            ctx: Context = await run_pipeline(spec, ports, rd, artifacts=artifacts)
+            ctx: Context = await run_pipeline(spec, ports, rd, artifacts=artifacts, progress=progress)
         finally:
             await ports.aclose()
         return RunResult(spec, run_dir, ctx.outputs, planned)
 
-    def run_spec(self, spec: Experiment) -> RunResult:
+    def run_spec(self, spec: Experiment, *, progress: ProgressListener | None = None) -> RunResult:
         """Run an experiment spec (e.g. one read from `cookbook spec`)."""
         import asyncio  # deferred: importing the facade should stay cheap
-        return asyncio.run(self.arun_spec(spec))
+        return asyncio.run(self.arun_spec(spec, progress=progress))
 
     async def arun(
-        self, recipe: str | Recipe, config: Mapping[str, Any] | BaseModel | None = None, *, dry_run: bool = False
+        self,
+        recipe: str | Recipe,
+        config: Mapping[str, Any] | BaseModel | None = None,
+        *,
+        dry_run: bool = False,
+        progress: ProgressListener | None = None,
     ) -> RunResult:
         r = get_recipe(recipe) if isinstance(recipe, str) else recipe
         cfg = self.config(r, config)
@@ -188,11 +200,16 @@ class Runtime:
         if dry_run:
             planned = self.validate(spec)
             return RunResult(spec, self._run_dir_for(spec), {}, planned, dry_run=True)
-        return await self.arun_spec(spec, config=cfg)
+        return await self.arun_spec(spec, config=cfg, progress=progress)
 
     def run(
-        self, recipe: str | Recipe, config: Mapping[str, Any] | BaseModel | None = None, *, dry_run: bool = False
+        self,
+        recipe: str | Recipe,
+        config: Mapping[str, Any] | BaseModel | None = None,
+        *,
+        dry_run: bool = False,
+        progress: ProgressListener | None = None,
     ) -> RunResult:
-        """Build, validate and (unless `dry_run`) run a recipe."""
+        """Build, validate and (unless `dry_run`) run a recipe; `progress` watches it."""
         import asyncio
-        return asyncio.run(self.arun(recipe, config, dry_run=dry_run))
+        return asyncio.run(self.arun(recipe, config, dry_run=dry_run, progress=progress))

@@ -19,6 +19,7 @@ from cookbook_runtime.testing.fakes import (
     FakeRows,
     FakeSamplingClient,
     FakeServiceClient,
+    FakeStates,
     FakeTrainingClient,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "FakeRows",
     "FakeSamplingClient",
     "FakeServiceClient",
+    "FakeStates",
     "FakeTrainingClient",
     "ServiceSubject",
 ]

@@ -24,6 +24,7 @@ from cookbook_runtime.errors import BackendError, StorageError
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports._protocols import CustomLossFn, Rows
 from cookbook_runtime.storage_keys import validate_key
+from cookbook_runtime.testing._states import FakeStates
 from cookbook_runtime.testing._tokenizer import ByteTokenizer
 from cookbook_runtime.train.types import (
     AdamParams,
@@ -48,13 +49,12 @@ __all__ = [
     "FakeRows",
     "FakeSamplingClient",
     "FakeServiceClient",
+    "FakeStates",
     "FakeTrainingClient",
 ]
 
 T = TypeVar("T")
 
-_STATES: dict[str, dict[str, Any]] = {}
-"""Saved fake states by path, shared by every fake service in the process."""
 
 
 class FakePending(Awaitable[T]):
@@ -134,8 +134,10 @@ class FakeTrainingClient:
         server_time: float = 0.0,
         tokenizer: ByteTokenizer | None = None,
         state: Mapping[str, Any] | None = None,
+        states: FakeStates | None = None,
     ) -> None:
         self.base_model = base_model
+        self._states = FakeStates() if states is None else states
         self.rank = rank
         self._tokenizer = tokenizer or ByteTokenizer()
         self._worker = _Worker(server_time)
@@ -236,23 +238,23 @@ class FakeTrainingClient:
     async def save_state(self, name: str) -> FakePending[str]:
         def run() -> str:
             path = f"fake://{self.base_model}/state/{name}"
-            _STATES[path] = self._state()
+            self._states.put(path, self._state())
             return path
 
         return self._submit("save_state", name, run)
 
     async def load_state(self, path: str, *, with_optimizer: bool = True) -> FakePending[None]:
         def run() -> None:
-            if path not in _STATES:
+            if path not in self._states:
                 raise BackendError(f"no saved state at {path!r}")
-            self._apply_state(_STATES[path], with_optimizer=with_optimizer)
+            self._apply_state(self._states[path], with_optimizer=with_optimizer)
 
         return self._submit("load_state", path, run)
 
     async def save_weights_for_sampler(self, name: str) -> FakePending[str]:
         def run() -> str:
             path = f"fake://{self.base_model}/sampler/{name}"
-            _STATES[path] = self._state()
+            self._states.put(path, self._state())
             return path
 
         return self._submit("save_weights_for_sampler", name, run)
@@ -260,7 +262,7 @@ class FakeTrainingClient:
     async def sampling_client(self, name: str | None = None) -> FakeSamplingClient:
         handle = await self.save_weights_for_sampler(name or f"step-{self.step}")
         path = await handle.result()
-        return FakeSamplingClient(self._tokenizer, w=_STATES[path]["w"])
+        return FakeSamplingClient(self._tokenizer, w=self._states[path]["w"])
 
     def tokenizer(self) -> ByteTokenizer:
         return self._tokenizer
@@ -310,8 +312,13 @@ class FakeSamplingClient:
 class FakeServiceClient:
     """Creates fake training and sampling clients; `server_time` simulates backend latency."""
 
-    def __init__(self, *, server_time: float = 0.0) -> None:
+    def __init__(
+        self, *, server_time: float = 0.0, root: str | None = None, states: FakeStates | None = None
+    ) -> None:
         self.server_time = server_time
+        self.states = states if states is not None else FakeStates(root)
+        """What this service's clients saved, by path: its own, kept in `root` when given (a
+        later service on the same `root`, or given the same `states`, resumes from them)."""
         self.training_clients: list[FakeTrainingClient] = []
         self._tokenizer = ByteTokenizer()
 
@@ -325,16 +332,19 @@ class FakeServiceClient:
         train_attn: bool = True,
         train_unembed: bool = True,
     ) -> FakeTrainingClient:
-        client = FakeTrainingClient(base_model, rank, server_time=self.server_time, tokenizer=self._tokenizer)
+        client = FakeTrainingClient(
+            base_model, rank, server_time=self.server_time, tokenizer=self._tokenizer, states=self.states
+        )
         self.training_clients.append(client)
         return client
 
     async def create_training_client_from_state(self, path: str, *, with_optimizer: bool = True) -> FakeTrainingClient:
-        if path not in _STATES:
+        if path not in self.states:
             raise BackendError(f"no saved state at {path!r}")
-        state = _STATES[path]
+        state = self.states[path]
         client = FakeTrainingClient(
-            state["base_model"], state["rank"], server_time=self.server_time, tokenizer=self._tokenizer
+            state["base_model"], state["rank"], server_time=self.server_time, tokenizer=self._tokenizer,
+            states=self.states,
         )
         client._apply_state(state, with_optimizer=with_optimizer)
         self.training_clients.append(client)
@@ -342,9 +352,9 @@ class FakeServiceClient:
 
     async def create_sampling_client(self, *, base_model: str | None = None, model_path: str | None = None) -> FakeSamplingClient:
         if model_path is not None:
-            if model_path not in _STATES:
+            if model_path not in self.states:
                 raise BackendError(f"no sampler weights at {model_path!r}")
-            return FakeSamplingClient(self._tokenizer, w=_STATES[model_path]["w"])
+            return FakeSamplingClient(self._tokenizer, w=self.states[model_path]["w"])
         return FakeSamplingClient(self._tokenizer)
 
     def get_tokenizer(self, base_model: str) -> ByteTokenizer:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Progress, report_progress
+from cookbook_runtime.framework import Progress, ProgressListener
 from cookbook_runtime.ir import TrainingConfig
 from cookbook_runtime.ports import Pending, ServiceClient, TrainingClient
 from cookbook_runtime.train.checkpoints import (
@@ -114,6 +114,7 @@ class _Loop:
         stage: str,
         on_step: StepHook | None,
         on_checkpoint: CheckpointHook | None = None,
+        progress: ProgressListener | None = None,
     ) -> None:
         self.client = client
         self.training = training
@@ -125,6 +126,7 @@ class _Loop:
         self.stage = stage
         self.on_step = on_step
         self.on_checkpoint = on_checkpoint
+        self.progress = progress
         self.started = time.perf_counter()
         self.last_finish = self.started
         self.last_metrics: dict[str, Any] = {}
@@ -181,8 +183,9 @@ class _Loop:
         self.last_finish = now
         self.metric_logger.log_metrics(metrics, sub.step)
         self.last_metrics = metrics
-        numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
-        report_progress(Progress(self.stage, sub.step + 1, self.total_steps, numeric))
+        if self.progress is not None:
+            numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+            self.progress(Progress(self.stage, sub.step + 1, self.total_steps, numeric))
         if self.on_step is not None:
             self.on_step(sub.step, metrics)
 
@@ -200,6 +203,7 @@ async def train_supervised(
     stage: str = "supervised_train",
     on_step: StepHook | None = None,
     on_checkpoint: CheckpointHook | None = None,
+    progress: ProgressListener | None = None,
 ) -> SupervisedResult:
     """Train on `dataset` for the config's epochs (or `max_steps`), resuming from `run_dir`.
 
@@ -207,7 +211,8 @@ async def train_supervised(
     turns pipelining off. A rerun on the same `run_dir` continues from the last
     checkpoint with the same data order and optimizer state. `on_checkpoint` runs after
     each checkpoint is recorded (the stage mirrors the run's artifacts there, so a
-    crash loses at most the steps since the last checkpoint, on any machine).
+    crash loses at most the steps since the last checkpoint, on any machine). `progress`
+    receives one report per step (the stage passes its run's `Context.report_progress`).
     """
     if lookahead < 0:
         raise ConfigError(f"lookahead must be >= 0, got {lookahead}")
@@ -238,6 +243,7 @@ async def train_supervised(
         stage=stage,
         on_step=on_step,
         on_checkpoint=on_checkpoint,
+        progress=progress,
     )
     logger.info(
         "training %d steps (%d batches x %d epochs), starting at step %d",

@@ -93,6 +93,7 @@ class SupervisedTrainStage:
                 lookahead=options.lookahead,
                 final_eval=options.final_eval,
                 stage=self.name,
+                progress=ctx.report_progress,
                 on_checkpoint=(lambda: ctx.artifacts.sync(ctx.run_dir.path)) if ctx.artifacts is not None else None,
             )
         finally:
