@@ -41,3 +41,14 @@ def test_answers_are_correct() -> None:
             assert a == f"{x} + {y} = {int(x) + int(y)}", q
         if q.startswith("Reverse the word "):
             assert a.replace(" ", "") == q.removeprefix("Reverse the word ").removesuffix(".")[::-1], q
+
+
+def test_recipes_write_files_only_through_the_runtime_helper() -> None:
+    import re
+
+    import cookbook_recipes
+
+    root = Path(cookbook_recipes.__file__).parent
+    pattern = re.compile(r"tempfile\.mkstemp|os\.replace\(|\.write_text\(|\.write_bytes\(")
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == [], f"write through cookbook_runtime.atomic instead: {offenders}"

@@ -44,3 +44,14 @@ def test_default_root_follows_environment(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("COOKBOOK_DATA_DIR", str(tmp_path))
     assert default_blob_root() == tmp_path / "blobs"
     assert FileBlobStore().root == (tmp_path / "blobs").resolve()
+
+
+def test_no_adapter_writes_whole_files_around_the_runtime_helper() -> None:
+    import re
+
+    import cookbook_adapters
+
+    root = Path(cookbook_adapters.__file__).parent
+    pattern = re.compile(r"tempfile\.mkstemp|\.write_text\(|\.write_bytes\(")
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == [], f"write through cookbook_runtime.atomic instead: {offenders}"

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import StorageError
 from cookbook_runtime.storage_keys import validate_key
 
@@ -45,23 +44,8 @@ class FileBlobStore:
             )
         return path
 
-    def _write_atomic(self, key: str, fill: str | bytes | Path) -> None:
-        dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                if isinstance(fill, Path):
-                    with fill.open("rb") as src:
-                        shutil.copyfileobj(src, f, 1 << 20)
-                else:
-                    f.write(fill if isinstance(fill, bytes) else fill.encode())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    def _write_atomic(self, key: str, fill: bytes | Path) -> None:
+        atomic_write(self._path(key), fill)
 
     async def read(self, key: str) -> bytes:
         path = self._path(key)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import BackendError
 
 __all__ = [
@@ -45,7 +46,7 @@ class StateMeta:
     has_optimizer: bool
 
     def write(self, directory: Path) -> None:
-        (directory / STATE_META).write_text(json.dumps(asdict(self), indent=2))
+        atomic_write(directory / STATE_META, json.dumps(asdict(self), indent=2))
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class SamplerMeta:
     rank: int
 
     def write(self, directory: Path) -> None:
-        (directory / SAMPLER_META).write_text(json.dumps(asdict(self), indent=2))
+        atomic_write(directory / SAMPLER_META, json.dumps(asdict(self), indent=2))
 
 
 def _read(path: str, name: str, what: str) -> dict[str, Any]:

@@ -17,6 +17,8 @@ import re
 import shutil
 from pathlib import Path
 
+from cookbook_runtime.atomic import atomic_write
+
 __all__ = ["publish_tokenizer"]
 
 logger = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ def publish_tokenizer(repo_id: str, tokenizer_dir: str | Path) -> bool:
             shutil.copyfile(path, snapshot / path.name)
         if not (snapshot / "config.json").is_file():
             # AutoTokenizer reads a repo's config first; an empty one sends it to tokenizer_config.
-            (snapshot / "config.json").write_text("{}\n")
+            atomic_write(snapshot / "config.json", "{}\n")
         # Files the directory lacks are recorded as absent, so loaders skip them offline.
         absent = repo / ".no_exist" / commit
         absent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +78,7 @@ def publish_tokenizer(repo_id: str, tokenizer_dir: str | Path) -> bool:
             if not (snapshot / name).is_file():
                 (absent / name).touch()
         (repo / "refs").mkdir(exist_ok=True)
-        (repo / _MARKER).write_text("written by the cookbook Tinker-compatible server\n")
-        (repo / "refs" / "main").write_text(commit)
+        atomic_write(repo / _MARKER, "written by the cookbook Tinker-compatible server\n")
+        atomic_write(repo / "refs" / "main", commit)
         logger.info("published the tokenizer of %s to the HF cache", repo_id)
     return True

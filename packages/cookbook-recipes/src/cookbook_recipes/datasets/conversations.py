@@ -10,12 +10,11 @@ extra keys) go through `normalize_row`, lazily over a whole split with
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cookbook_runtime.atomic import atomic_writer
 from cookbook_runtime.errors import DataError
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports import DatasetStore, Rows
@@ -162,17 +161,9 @@ def write_normalized_jsonl(
     store: DatasetStore, ref: DatasetRef, dest: str | Path, split: str | None = None, fn: RowFn | None = None
 ) -> int:
     """Stream a split through `fn` into a JSONL file (written atomically); return the row count."""
-    dest = Path(dest).expanduser()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for row in open_normalized(store, ref, split, fn):
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(Path(dest).expanduser()) as f:
+        for row in open_normalized(store, ref, split, fn):
+            f.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+            count += 1
     return count

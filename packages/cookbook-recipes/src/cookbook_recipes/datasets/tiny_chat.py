@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from cookbook_runtime.atomic import atomic_write
+
 __all__ = ["DATA_DIR", "NAME", "SPLITS", "generate", "render_jsonl", "write"]
 
 DATA_DIR = Path(__file__).parent / "tiny_chat"
@@ -121,7 +123,7 @@ def write(directory: Path = DATA_DIR, seed: int = SEED) -> list[Path]:
     paths = []
     for split, rows in generate(seed).items():
         path = directory / f"{split}.jsonl"
-        path.write_text(render_jsonl(rows), encoding="utf-8")
+        atomic_write(path, render_jsonl(rows))
         paths.append(path)
     return paths
 

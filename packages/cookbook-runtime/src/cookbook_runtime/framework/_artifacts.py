@@ -18,11 +18,11 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cookbook_runtime.atomic import atomic_write, atomic_writer
 from cookbook_runtime.errors import StorageError
 from cookbook_runtime.ir import PortBinding
 from cookbook_runtime.ports import BlobStore, create_adapter
@@ -126,14 +126,7 @@ class ArtifactMirror:
     @staticmethod
     def _write_state(run_dir: Path, state: dict[str, _FileState]) -> None:
         data = {rel: s.__dict__ for rel, s in sorted(state.items())}
-        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=f"{STATE_FILE}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f)
-            os.replace(tmp, run_dir / STATE_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(run_dir / STATE_FILE, json.dumps(data))
 
     @staticmethod
     def _stat(path: Path, sha256: str | None = None) -> _FileState:
@@ -181,19 +174,12 @@ class ArtifactMirror:
 
     # -- restore --------------------------------------------------------------------
     async def _download(self, key: str, dest: Path) -> str:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
         digest = hashlib.sha256()
-        try:
-            with os.fdopen(fd, "wb") as f:
-                async with self._limit:
-                    async for chunk in self.store.read_stream(key):
-                        digest.update(chunk)
-                        await asyncio.to_thread(f.write, chunk)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_writer(dest) as f:
+            async with self._limit:
+                async for chunk in self.store.read_stream(key):
+                    digest.update(chunk)
+                    await asyncio.to_thread(f.write, chunk)
         return digest.hexdigest()
 
     async def restore(self, run_dir: Path) -> SyncReport:

@@ -1,4 +1,4 @@
-"""The run directory: the spec, the event log, the status file, and atomic writes.
+"""The run directory: the spec, the event log and the status file.
 
 Layout: `experiment.json`, `config.json`, `events.jsonl`, `run.json`, plus whatever
 stages write (`metrics.jsonl`, `checkpoints.jsonl`, checkpoints). JSONL files are
@@ -9,29 +9,19 @@ a truncated last line, which readers skip.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cookbook_runtime.atomic import atomic_write
+
 __all__ = ["RunDir", "atomic_write_text", "read_jsonl"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` so readers see the old or the new file, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """`cookbook_runtime.atomic.atomic_write` for text (kept for callers of the old name)."""
+    atomic_write(path, text)
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -69,7 +59,7 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
 
     def write_json(self, name: str, obj: Any) -> None:
-        atomic_write_text(self.path / name, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        atomic_write(self.path / name, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
     def read_json(self, name: str) -> Any:
         p = self.path / name

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cookbook_runtime.framework._run_dir import atomic_write_text
+from cookbook_runtime.atomic import atomic_write
 
 __all__ = ["FakeStates"]
 
@@ -46,7 +46,7 @@ class FakeStates:
         self._saved[path] = dict(state)
         file = self._file(path)
         if file is not None:
-            atomic_write_text(file, json.dumps({"path": path, "state": state}, sort_keys=True))
+            atomic_write(file, json.dumps({"path": path, "state": state}, sort_keys=True))
 
     def __contains__(self, path: object) -> bool:
         return isinstance(path, str) and self.get(path) is not None

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import CookbookError, StorageError
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports._protocols import (
@@ -98,7 +99,7 @@ async def blob_stream(store: BlobStore) -> None:
 async def blob_write_file(store: BlobStore) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "f.bin"
-        path.write_bytes(b"file-content")
+        atomic_write(path, b"file-content")
         await store.write_file("contract/file.bin", path)
     assert await store.read("contract/file.bin") == b"file-content"
 

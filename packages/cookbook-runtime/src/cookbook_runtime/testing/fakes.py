@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import BackendError, StorageError
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports._protocols import CustomLossFn, Rows
@@ -473,8 +474,7 @@ class FakeHubClient:
         if filename not in files:
             raise StorageError(f"repo {repo_id!r} has no file {filename!r}")
         dest = self._root / repo_type / repo_id / filename
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(files[filename])
+        atomic_write(dest, files[filename])
         return dest
 
     async def snapshot(self, repo_id: str, *, repo_type: str = "model", revision: str | None = None) -> Path:

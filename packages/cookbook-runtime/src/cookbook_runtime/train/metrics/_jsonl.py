@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cookbook_runtime.framework import atomic_write_text, read_jsonl
+from cookbook_runtime.atomic import atomic_write
+from cookbook_runtime.framework import read_jsonl
 
 __all__ = ["METRICS_FILE", "JsonlMetricLogger"]
 
@@ -40,7 +41,7 @@ class JsonlMetricLogger:
         if not self.path.exists():
             return
         kept = [row for row in read_jsonl(self.path) if int(row.get("step", -1)) < step]
-        atomic_write_text(self.path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
+        atomic_write(self.path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
 
     def close(self) -> None:
         return None
