@@ -117,3 +117,21 @@ def test_whole_pipeline_on_the_test_manifest(tmp_path: Path) -> None:
     names = [c["name"] for c in read_jsonl(tmp_path / "checkpoints.jsonl")]
     assert names == ["000005", "000010", "000015", "final"]
     assert json.loads((tmp_path / "config.json").read_text())["model_name"] == "cookbook/tiny-chat"
+
+
+def test_every_training_field_of_the_config_reaches_the_spec() -> None:
+    from cookbook_runtime.ir import TrainingConfig
+
+    shared = [n for n in TrainingConfig.model_fields if n in SlBasicConfig.model_fields]
+    assert sorted(set(TrainingConfig.model_fields) - set(shared)) == ["model"]  # the rest is carried over
+    changed = {
+        "num_epochs": 3, "batch_size": 7, "learning_rate": 3e-3, "lr_schedule": "cosine", "warmup_steps": 2,
+        "lora_rank": 4, "max_length": 99, "seed": 5, "save_every": 3, "eval_every": 2, "max_steps": 11,
+        "adam_beta1": 0.8, "adam_beta2": 0.9, "adam_eps": 1e-6, "weight_decay": 0.01, "grad_clip_norm": 1.5,
+    }
+    config = SlBasicConfig.model_validate(changed)
+    training = RECIPE.build(config).training
+    assert training is not None
+    for name in shared:
+        assert getattr(training, name) == getattr(config, name), name
+    assert training.dataset == config.dataset and training.model.name == config.model_name

@@ -55,3 +55,17 @@ def test_json_schema_exported() -> None:
     json.dumps(schema)
     assert "pipeline" in schema["properties"]
     assert schema["properties"]["pipeline"]["description"] == "Stages to run, in order."
+
+
+def test_training_config_derives_from_a_recipe_configs_same_named_fields() -> None:
+    from cookbook_runtime.ir import ModelRef, TrainingConfig
+    from pydantic import BaseModel
+
+    class RecipeConfig(BaseModel):
+        learning_rate: float = 3e-3
+        batch_size: int = 7
+        unrelated: str = "ignored"
+
+    training = TrainingConfig.derive(RecipeConfig(), model=ModelRef(name="m"), batch_size=9)
+    assert (training.learning_rate, training.batch_size, training.model.name) == (3e-3, 9, "m")
+    assert training.num_epochs == TrainingConfig.model_fields["num_epochs"].default

@@ -69,30 +69,12 @@ class SlBasicRecipe:
 
     def build(self, config: SlBasicConfig) -> Experiment:
         """The experiment: `supervised_train`, then `sample` from its final weights."""
-        training = TrainingConfig(
-            model=ModelRef(
-                name=config.model_name,
-                renderer=config.renderer_name,
-                load_checkpoint_path=config.load_checkpoint_path,
-            ),
-            dataset=config.dataset,
-            num_epochs=config.num_epochs,
-            batch_size=config.batch_size,
-            learning_rate=config.learning_rate,
-            lr_schedule=config.lr_schedule,
-            warmup_steps=config.warmup_steps,
-            lora_rank=config.lora_rank,
-            max_length=config.max_length,
-            seed=config.seed,
-            save_every=config.save_every,
-            eval_every=config.eval_every,
-            max_steps=config.max_steps,
-            adam_beta1=config.adam_beta1,
-            adam_beta2=config.adam_beta2,
-            adam_eps=config.adam_eps,
-            weight_decay=config.weight_decay,
-            grad_clip_norm=config.grad_clip_norm,
+        model = ModelRef(
+            name=config.model_name,
+            renderer=config.renderer_name,
+            load_checkpoint_path=config.load_checkpoint_path,
         )
+        training = TrainingConfig.derive(config, model=model)
         train_options: dict[str, Any] = {
             "train_on_what": config.train_on_what,
             "lookahead": config.lookahead,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import Field, JsonValue
+from pydantic import BaseModel, Field, JsonValue
 
 from cookbook_runtime.ir._base import Spec
 
@@ -114,6 +114,17 @@ class TrainingConfig(Spec):
     adam_eps: float = Field(default=1e-8, gt=0, description="Adam epsilon.")
     weight_decay: float = Field(default=0.0, ge=0, description="Decoupled weight decay.")
     grad_clip_norm: float = Field(default=0.0, ge=0, description="Clip the global gradient norm; 0 disables.")
+
+    @classmethod
+    def derive(cls, source: BaseModel, **values: Any) -> TrainingConfig:
+        """The training config a recipe config implies: its fields named like ours, then `values`.
+
+        A recipe keeps its flat, user-facing fields (`learning_rate=...` on the command
+        line) and builds the spec's `training` from them here instead of copying each
+        field by hand, so a field added to `TrainingConfig` reaches every recipe that has it.
+        """
+        shared = {name: getattr(source, name) for name in cls.model_fields if name in type(source).model_fields}
+        return cls.model_validate({**shared, **values})
 
 
 class StageSpec(Spec):
