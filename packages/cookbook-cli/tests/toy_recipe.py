@@ -63,10 +63,13 @@ class ToyTrainStage:
             ctx.run_dir.append_jsonl("metrics.jsonl", row)
             ctx.report_progress(Progress(self.name, step + 1, options.steps, {"train_mean_nll": nll}))
             time.sleep(options.step_delay)
-        sampler_path = await (await client.save_weights_for_sampler(f"{options.steps:06d}")).result()
-        ctx.run_dir.append_jsonl(
+        name = f"{options.steps:06d}"
+        state_path = await (await client.save_state(name)).result()
+        sampler_path = await (await client.save_weights_for_sampler(name)).result()
+        ctx.run_dir.append_jsonl(  # a checkpoints.jsonl row as docs/CONVENTIONS.md describes it
             "checkpoints.jsonl",
-            {"name": f"{options.steps:06d}", "step": options.steps, "sampler_path": sampler_path, "final": True},
+            {"name": name, "step": options.steps, "epoch": 1, "batch": 0, "state_path": state_path,
+             "sampler_path": sampler_path, "final": True},
         )
         return {"final_sampler_path": sampler_path, "steps": options.steps}
 

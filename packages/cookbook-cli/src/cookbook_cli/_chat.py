@@ -21,7 +21,7 @@ from cookbook_runtime.ports import SamplingClient
 from cookbook_runtime.runtime import Runtime
 from cookbook_runtime.train.types import ModelInput, SamplingParams
 
-from cookbook_cli._runs import last_checkpoint, require_run_dir
+from cookbook_cli._runs import require_run_dir
 
 __all__ = ["ChatRenderer", "ChatReply", "RunChat", "message_text"]
 
@@ -72,13 +72,15 @@ class RunChat:
         if raw is None:
             raise ConfigError(f"run {str(run_path)!r} has no experiment.json; was it started by the cookbook?")
         self.experiment = Experiment.model_validate(raw)
-        checkpoint = last_checkpoint(run_path)
+        from cookbook_runtime.train.checkpoints import last_checkpoint
+
+        checkpoint = last_checkpoint(run_path, sampler=True)
         if checkpoint is None:
             raise ConfigError(
                 f"run {str(run_path)!r} has no checkpoint with a sampler_path yet; "
                 "let training save one (save_every) or finish, then retry"
             )
-        self.sampler_path = str(checkpoint["sampler_path"])
+        self.sampler_path = str(checkpoint.sampler_path)
         self.run_path = run_path
         self.runtime = Runtime(manifest or self.experiment.backend.manifest)
         training = self.experiment.training

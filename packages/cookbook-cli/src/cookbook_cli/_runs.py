@@ -14,7 +14,7 @@ from typing import Any
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import RunDir, read_jsonl
 
-__all__ = ["RunSummary", "find_runs", "headline_metrics", "last_checkpoint", "summarize"]
+__all__ = ["RunSummary", "find_runs", "headline_metrics", "summarize"]
 
 _PREFERRED = ("train_mean_nll", "test/nll", "loss", "reward", "env/all/reward/total", "accuracy")
 _BORING = ("step", "epoch", "batch", "progress", "num_tokens", "num_loss_tokens", "num_sequences")
@@ -95,12 +95,3 @@ def headline_metrics(metrics: dict[str, Any], limit: int = 4) -> dict[str, Any]:
         chosen[key] = value
     return dict(list(chosen.items())[:limit])
 
-
-def last_checkpoint(path: Path) -> dict[str, Any] | None:
-    """The last checkpoint row that has a sampler path (made usable from this directory), if any."""
-    from cookbook_runtime.train.checkpoints import resolve_run_path
-
-    rows = [row for row in read_jsonl(path / "checkpoints.jsonl") if row.get("sampler_path")]
-    if not rows:
-        return None
-    return {**rows[-1], "sampler_path": resolve_run_path(str(rows[-1]["sampler_path"]), path)}

@@ -60,3 +60,15 @@ async def test_paths_outside_the_run_dir_and_uris_are_kept(tmp_path: Path) -> No
     await _save(tmp_path / "run", tmp_path / "elsewhere")
     line = json.loads((tmp_path / "run" / "checkpoints.jsonl").read_text())
     assert line["state_path"] == str(tmp_path / "elsewhere" / "states" / "000003")
+
+
+def test_last_checkpoint_with_sampler_weights_skips_state_only_saves(tmp_path: Path) -> None:
+    from cookbook_runtime.framework import RunDir
+
+    rd = RunDir(tmp_path)
+    rd.append_jsonl("checkpoints.jsonl", {"name": "a", "step": 2, "state_path": "s/a", "sampler_path": "w/a"})
+    rd.append_jsonl("checkpoints.jsonl", {"name": "b", "step": 4, "state_path": "s/b", "sampler_path": None})
+    assert last_checkpoint(tmp_path) is not None and last_checkpoint(tmp_path).name == "b"  # type: ignore[union-attr]
+    with_weights = last_checkpoint(tmp_path, sampler=True)
+    assert with_weights is not None and with_weights.name == "a"
+    assert with_weights.sampler_path == str((tmp_path / "w" / "a").resolve())

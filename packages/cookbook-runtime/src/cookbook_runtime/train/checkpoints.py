@@ -92,9 +92,13 @@ def read_checkpoints(run_dir: Path) -> list[CheckpointRecord]:
     return records
 
 
-def last_checkpoint(run_dir: Path) -> CheckpointRecord | None:
-    """The newest resumable checkpoint, or None for a fresh run."""
-    records = read_checkpoints(run_dir)
+def last_checkpoint(run_dir: Path, *, sampler: bool = False) -> CheckpointRecord | None:
+    """The newest resumable checkpoint, or None for a fresh run.
+
+    With `sampler=True`, the newest that also saved sampler weights (what `cookbook
+    sample` chats with), or None when no checkpoint did.
+    """
+    records = [r for r in read_checkpoints(run_dir) if r.sampler_path or not sampler]
     return records[-1] if records else None
 
 
