@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import io
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from cli_helpers import run_in_pty
-from cookbook_cli._progress import ProgressBar, loss_of
+from cookbook_cli._progress import LIBRARY_BAR_SWITCHES, ProgressBar, loss_of
 from cookbook_runtime.framework import Progress
 from rich.console import Console
 
@@ -51,3 +56,38 @@ def test_loss_of_prefers_the_loss_keys() -> None:
     assert loss_of({"loss": 1.0, "train_mean_nll": 2.0}) == "loss 1"
     assert loss_of({"train_mean_nll": 0.123456}) == "loss 0.1235"
     assert loss_of({"reward": 1.0}) == ""
+
+
+@pytest.mark.parametrize(("env", "module_name"), sorted(LIBRARY_BAR_SWITCHES.items()))
+def test_library_progress_bars_are_off_while_ours_runs(
+    env: str, module_name: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library, module_path = module_name
+    pytest.importorskip(library)
+    bars = importlib.import_module(module_path)  # the module (`<library>.utils.tqdm` is also a class)
+    monkeypatch.delenv(env, raising=False)
+    bars.enable_progress_bars()
+    with ProgressBar(Console(file=io.StringIO())):
+        assert bars.are_progress_bars_disabled()
+        assert os.environ[env] == "1"  # for libraries imported later
+    assert not bars.are_progress_bars_disabled()
+    assert env not in os.environ
+
+
+@pytest.mark.parametrize(("env", "module_name"), sorted(LIBRARY_BAR_SWITCHES.items()))
+def test_a_library_imported_during_the_run_starts_with_its_bars_off(
+    env: str, module_name: tuple[str, str], tmp_path: Path
+) -> None:
+    library, module_path = module_name
+    pytest.importorskip(library)
+    code = (
+        "import importlib, io, os\n"
+        f"os.environ.pop({env!r}, None)\n"
+        "from rich.console import Console\n"
+        "from cookbook_cli._progress import ProgressBar\n"
+        "with ProgressBar(Console(file=io.StringIO())):\n"
+        f"    bars = importlib.import_module({module_path!r})\n"
+        "    assert bars.are_progress_bars_disabled(), 'library bars drawn under ours'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -4,10 +4,16 @@ Training loops call `ctx.report_progress(Progress(stage, step, total, metrics))`
 per step; the CLI passes `ProgressBar.update` as the run's progress listener
 (`Runtime.arun_spec(..., progress=bar.update)`), and the bar shows one task per stage
 while its `with` block runs: a bar, step/total, the loss, and the time left.
+
+While it runs, the progress bars of `datasets` and `huggingface_hub` (tqdm, drawn
+over ours when the hf adapter prepares a dataset) are off, unless the user's
+environment says otherwise (`HF_DATASETS_DISABLE_PROGRESS_BARS=0`).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +26,13 @@ if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
-__all__ = ["ProgressBar", "loss_of"]
+__all__ = ["LIBRARY_BAR_SWITCHES", "ProgressBar", "loss_of"]
+
+LIBRARY_BAR_SWITCHES = {
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": ("datasets", "datasets.utils.tqdm"),
+    "HF_HUB_DISABLE_PROGRESS_BARS": ("huggingface_hub", "huggingface_hub.utils.tqdm"),
+}
+"""Environment switch -> (library, module with `disable_progress_bars`/`enable_progress_bars`)."""
 
 _LOSS_KEYS = ("loss", "train_mean_nll", "loss:mean", "loss:sum", "test/nll")
 
@@ -33,6 +45,33 @@ def loss_of(metrics: Any) -> str:
     return ""
 
 
+class _LibraryBarsOff:
+    """Turns the libraries' own bars off: by environment before they are imported, by call after."""
+
+    def __init__(self) -> None:
+        self._set_env: list[str] = []
+        self._disabled: list[object] = []
+
+    def __enter__(self) -> None:
+        for env, (library, module_name) in LIBRARY_BAR_SWITCHES.items():
+            if env in os.environ:  # the user's explicit choice wins
+                continue
+            os.environ[env] = "1"  # read when the library is first imported
+            self._set_env.append(env)
+            module = sys.modules.get(module_name) if library in sys.modules else None
+            if module is not None:  # already imported: its flag is set; flip it now
+                module.disable_progress_bars()
+                self._disabled.append(module)
+
+    def __exit__(self, *exc: object) -> None:
+        for env in self._set_env:
+            os.environ.pop(env, None)
+        for module in self._disabled:
+            module.enable_progress_bars()  # type: ignore[attr-defined]
+        self._set_env.clear()
+        self._disabled.clear()
+
+
 class ProgressBar:
     """Render runtime progress while the block runs; a no-op once it exits."""
 
@@ -41,6 +80,7 @@ class ProgressBar:
         self._enabled = enabled
         self._bar: RichProgress | None = None
         self._tasks: dict[str, TaskID] = {}
+        self._library_bars = _LibraryBarsOff()
 
     def __enter__(self) -> ProgressBar:
         if not self._enabled:
@@ -65,6 +105,7 @@ class ProgressBar:
             console=self._console,
             transient=False,
         )
+        self._library_bars.__enter__()
         self._bar.start()
         return self
 
@@ -90,3 +131,4 @@ class ProgressBar:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+            self._library_bars.__exit__()
