@@ -21,6 +21,9 @@ VIOLATIONS = {
     "recipes imports adapters": ("cookbook_recipes/__init__.py", "import cookbook_adapters\n"),
     "adapters imports recipes": ("cookbook_adapters/__init__.py", "import cookbook_recipes\n"),
     "runtime imports a third-party package": ("cookbook_runtime/errors.py", "import numpy\n"),
+    "runtime ports import train": ("cookbook_runtime/ports/_protocols.py", "import cookbook_runtime.train.datum\n"),
+    "runtime types import ports": ("cookbook_runtime/types.py", "import cookbook_runtime.ports\n"),
+    "runtime framework imports train": ("cookbook_runtime/framework/_context.py", "import cookbook_runtime.train\n"),
 }
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from cookbook_runtime.ir import DatasetRef
-from cookbook_runtime.train.tokenizer import Tokenizer
-from cookbook_runtime.train.types import (
+from cookbook_runtime.types import (
     AdamParams,
     Datum,
     ForwardBackwardOutput,
@@ -22,6 +21,7 @@ from cookbook_runtime.train.types import (
     OptimStepOutput,
     SampleResult,
     SamplingParams,
+    Tokenizer,
     TrainingInfo,
 )
 

@@ -27,7 +27,7 @@ from cookbook_runtime.ports._protocols import (
     HubClient,
     ServiceClient,
 )
-from cookbook_runtime.train.types import AdamParams, Datum, ModelInput, SamplingParams, TensorData
+from cookbook_runtime.types import AdamParams, Datum, ModelInput, SamplingParams, TensorData
 
 __all__ = [
     "BLOB_STORE_CHECKS",

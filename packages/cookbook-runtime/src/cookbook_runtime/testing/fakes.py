@@ -27,7 +27,7 @@ from cookbook_runtime.ports._protocols import CustomLossFn, Rows
 from cookbook_runtime.storage_keys import validate_key
 from cookbook_runtime.testing._states import FakeStates
 from cookbook_runtime.testing._tokenizer import ByteTokenizer
-from cookbook_runtime.train.types import (
+from cookbook_runtime.types import (
     AdamParams,
     Datum,
     ForwardBackwardOutput,

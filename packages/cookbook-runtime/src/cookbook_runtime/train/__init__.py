@@ -1,7 +1,6 @@
 """The training core: types, tokenizers, renderers, data, loops, checkpoints, metrics."""
 
-from cookbook_runtime.train.tokenizer import Tokenizer
-from cookbook_runtime.train.types import (
+from cookbook_runtime.types import (
     AdamParams,
     Datum,
     EncodedTextChunk,
@@ -16,6 +15,7 @@ from cookbook_runtime.train.types import (
     SamplingParams,
     StopReason,
     TensorData,
+    Tokenizer,
     TrainingInfo,
     combine_metrics,
 )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from cookbook_runtime.errors import DataError
-from cookbook_runtime.train.types import (
+from cookbook_runtime.types import (
     Datum,
     EncodedTextChunk,
     ModelInput,

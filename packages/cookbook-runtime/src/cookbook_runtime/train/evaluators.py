@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cookbook_runtime.ports import Pending, TrainingClient
 from cookbook_runtime.train.data import SupervisedDataset
-from cookbook_runtime.train.types import Datum, ForwardBackwardOutput, TensorData
+from cookbook_runtime.types import Datum, ForwardBackwardOutput, TensorData
 
 __all__ = ["NllEvaluator", "PendingEvaluation", "mean_nll", "nll_sums"]
 

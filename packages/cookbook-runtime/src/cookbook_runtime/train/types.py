@@ -1,21 +1,23 @@
-"""Backend-neutral training types, shaped after the Tinker API so conversion is lossless.
+"""The training types, re-exported from `cookbook_runtime.types` (their home, a leaf module)."""
 
-The hot types (`ModelInput`, `Datum`, `TensorData`) are slotted frozen dataclasses
-rather than pydantic models: renderers build one per conversation, and validation on
-every construction would dominate rendering time. Parameter objects that users write
-(`AdamParams`, `SamplingParams`) are pydantic models with documented fields.
-"""
-
-from __future__ import annotations
-
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
-
-from pydantic import Field
-
-from cookbook_runtime.ir import Spec
+from cookbook_runtime.types import (
+    AdamParams,
+    Datum,
+    EncodedTextChunk,
+    ForwardBackwardOutput,
+    ImageChunk,
+    LossName,
+    ModelInput,
+    ModelInputChunk,
+    OptimStepOutput,
+    SampledSequence,
+    SampleResult,
+    SamplingParams,
+    StopReason,
+    TensorData,
+    TrainingInfo,
+    combine_metrics,
+)
 
 __all__ = [
     "AdamParams",
@@ -35,204 +37,3 @@ __all__ = [
     "TrainingInfo",
     "combine_metrics",
 ]
-
-LossName: TypeAlias = Literal["cross_entropy", "importance_sampling", "ppo", "cispo", "dro"]
-StopReason: TypeAlias = Literal["length", "stop"]
-TensorDtype: TypeAlias = Literal["int64", "float32"]
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedTextChunk:
-    """A run of token ids."""
-
-    tokens: tuple[int, ...]
-
-    @property
-    def length(self) -> int:
-        return len(self.tokens)
-
-
-@dataclass(frozen=True, slots=True)
-class ImageChunk:
-    """An image passed through to multimodal backends; `expected_tokens` is its context cost."""
-
-    data: bytes
-    format: Literal["png", "jpeg"]
-    expected_tokens: int
-
-    @property
-    def length(self) -> int:
-        return self.expected_tokens
-
-
-ModelInputChunk: TypeAlias = EncodedTextChunk | ImageChunk
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInput:
-    """A model's input: an ordered list of token and image chunks."""
-
-    chunks: tuple[ModelInputChunk, ...] = ()
-
-    @classmethod
-    def from_ints(cls, tokens: Sequence[int]) -> ModelInput:
-        return cls((EncodedTextChunk(tuple(tokens)),))
-
-    @classmethod
-    def empty(cls) -> ModelInput:
-        return cls(())
-
-    def to_ints(self) -> list[int]:
-        """All token ids; raises if an image chunk is present (it has no ids)."""
-        out: list[int] = []
-        for chunk in self.chunks:
-            if not isinstance(chunk, EncodedTextChunk):
-                raise ValueError("to_ints() needs a text-only ModelInput; this one holds an image chunk")
-            out.extend(chunk.tokens)
-        return out
-
-    @property
-    def length(self) -> int:
-        return sum(chunk.length for chunk in self.chunks)
-
-    def append(self, chunk: ModelInputChunk) -> ModelInput:
-        return ModelInput((*self.chunks, chunk))
-
-    def append_int(self, token: int) -> ModelInput:
-        return self.append(EncodedTextChunk((token,)))
-
-
-@dataclass(frozen=True, slots=True)
-class TensorData:
-    """A small dense tensor as a flat list, row-major, with its dtype and shape."""
-
-    data: tuple[float, ...] | tuple[int, ...]
-    dtype: TensorDtype
-    shape: tuple[int, ...]
-
-    @classmethod
-    def from_list(cls, values: Sequence[float] | Sequence[int], dtype: TensorDtype) -> TensorData:
-        data = tuple(int(v) for v in values) if dtype == "int64" else tuple(float(v) for v in values)
-        return cls(data, dtype, (len(data),))
-
-    def tolist(self) -> list[float] | list[int]:
-        return list(self.data)
-
-
-@dataclass(frozen=True, slots=True)
-class Datum:
-    """One training example: the input and the per-token arrays its loss reads.
-
-    For cross-entropy, `loss_fn_inputs` holds `target_tokens` (int64) and `weights`
-    (float32), each as long as `model_input`. RL losses add `logprobs` and `advantages`.
-    """
-
-    model_input: ModelInput
-    loss_fn_inputs: Mapping[str, TensorData] = field(default_factory=dict)
-
-    @property
-    def num_tokens(self) -> int:
-        return self.model_input.length
-
-    def weights(self) -> list[float]:
-        """The `weights` array, or all ones when absent."""
-        found = self.loss_fn_inputs.get("weights")
-        if found is None:
-            return [1.0] * self.model_input.length
-        return [float(v) for v in found.data]
-
-
-class AdamParams(Spec):
-    """Adam(W) hyper-parameters for one optimizer step."""
-
-    learning_rate: float = Field(default=1e-4, ge=0, description="Step size.")
-    beta1: float = Field(default=0.9, ge=0, lt=1, description="First-moment decay.")
-    beta2: float = Field(default=0.95, ge=0, lt=1, description="Second-moment decay.")
-    eps: float = Field(default=1e-12, gt=0, description="Denominator stabiliser.")
-    weight_decay: float = Field(default=0.0, ge=0, description="Decoupled weight decay.")
-    grad_clip_norm: float = Field(default=0.0, ge=0, description="Global-norm clip; 0 disables.")
-
-
-class SamplingParams(Spec):
-    """How to sample a completion."""
-
-    max_tokens: int | None = Field(default=None, ge=1, description="Cap on generated tokens.")
-    temperature: float = Field(default=1.0, ge=0, description="0 is greedy.")
-    top_p: float = Field(default=1.0, gt=0, le=1, description="Nucleus sampling mass.")
-    top_k: int = Field(default=-1, description="Keep the k most likely tokens; -1 disables.")
-    stop: list[str] | list[int] | None = Field(
-        default=None, description="Stop strings or stop token ids."
-    )
-    seed: int | None = Field(default=None, description="Seed for reproducible sampling.")
-
-
-@dataclass(frozen=True, slots=True)
-class SampledSequence:
-    """One sampled completion with the logprob of each generated token."""
-
-    tokens: list[int]
-    logprobs: list[float] | None
-    stop_reason: StopReason
-
-
-@dataclass(frozen=True, slots=True)
-class SampleResult:
-    """All completions sampled for one prompt."""
-
-    sequences: list[SampledSequence]
-    prompt_logprobs: list[float | None] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ForwardBackwardOutput:
-    """Per-datum outputs (e.g. `logprobs`) and combined metrics.
-
-    Metric names end with `:sum`, `:mean`, `:max` or `:min`, saying how values from
-    several calls combine (see `combine_metrics`).
-    """
-
-    loss_fn_outputs: list[dict[str, TensorData]]
-    metrics: dict[str, float]
-
-
-@dataclass(frozen=True, slots=True)
-class OptimStepOutput:
-    """What an optimizer step reports (e.g. `grad_norm:mean`)."""
-
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingInfo:
-    """What a training client is: its base model, LoRA rank and backend-side id."""
-
-    base_model: str
-    lora_rank: int
-    model_id: str
-    tokenizer_id: str | None = None
-
-
-def combine_metrics(parts: Sequence[Mapping[str, float]], weights: Sequence[float] | None = None) -> dict[str, float]:
-    """Combine metric dicts by the reduction each name's suffix names.
-
-    `:sum` adds, `:max`/`:min` take the extreme, `:mean` (and no suffix) takes the
-    weighted mean, weights defaulting to equal.
-    """
-    if not parts:
-        return {}
-    ws = list(weights) if weights is not None else [1.0] * len(parts)
-    out: dict[str, float] = {}
-    names = {name for part in parts for name in part}
-    for name in sorted(names):
-        present = [(p[name], w) for p, w in zip(parts, ws, strict=True) if name in p]
-        values = [v for v, _ in present]
-        if name.endswith(":sum"):
-            out[name] = math.fsum(values)
-        elif name.endswith(":max"):
-            out[name] = max(values)
-        elif name.endswith(":min"):
-            out[name] = min(values)
-        else:
-            total_w = math.fsum(w for _, w in present)
-            out[name] = math.fsum(v * w for v, w in present) / total_w if total_w else 0.0
-    return out

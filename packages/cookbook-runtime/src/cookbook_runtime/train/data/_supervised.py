@@ -19,7 +19,7 @@ from typing import Any
 from cookbook_runtime.errors import ConfigError, DataError
 from cookbook_runtime.ports import Rows
 from cookbook_runtime.train.data._conversations import conversation_from_row
-from cookbook_runtime.train.types import Datum
+from cookbook_runtime.types import Datum
 
 __all__ = ["Batch", "SupervisedDataset", "ToDatum"]
 

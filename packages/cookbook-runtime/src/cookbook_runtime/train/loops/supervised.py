@@ -33,7 +33,7 @@ from cookbook_runtime.train.data import Batch, SupervisedDataset
 from cookbook_runtime.train.evaluators import NllEvaluator, PendingEvaluation, nll_sums
 from cookbook_runtime.train.metrics import JsonlMetricLogger, MetricLogger
 from cookbook_runtime.train.schedules import learning_rate_at
-from cookbook_runtime.train.types import AdamParams, ForwardBackwardOutput, OptimStepOutput
+from cookbook_runtime.types import AdamParams, ForwardBackwardOutput, OptimStepOutput
 
 __all__ = ["CheckpointHook", "StepHook", "SupervisedResult", "adam_params_for", "train_supervised"]
 

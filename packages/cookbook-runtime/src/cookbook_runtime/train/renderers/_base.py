@@ -28,8 +28,7 @@ from cookbook_runtime.train.renderers._messages import (
     ToolCall,
     TrainOnWhat,
 )
-from cookbook_runtime.train.tokenizer import Tokenizer
-from cookbook_runtime.train.types import EncodedTextChunk, ModelInput
+from cookbook_runtime.types import EncodedTextChunk, ModelInput, Tokenizer
 
 __all__ = [
     "ChatRenderer",

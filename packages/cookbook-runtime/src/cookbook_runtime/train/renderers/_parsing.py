@@ -19,7 +19,7 @@ from cookbook_runtime.train.renderers._messages import (
     ToolCall,
     UnparsedToolCall,
 )
-from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.types import Tokenizer
 
 __all__ = [
     "detect_unterminated_tool_block",

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from cookbook_runtime.train.renderers._messages import Message, Termination, TrainOnWhat
-from cookbook_runtime.train.tokenizer import Tokenizer
-from cookbook_runtime.train.types import ModelInput
+from cookbook_runtime.types import ModelInput, Tokenizer
 
 __all__ = ["Renderer"]
 

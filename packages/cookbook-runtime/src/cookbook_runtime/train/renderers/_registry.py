@@ -23,7 +23,7 @@ from cookbook_runtime.train.renderers.qwen3 import (
     Qwen3Renderer,
 )
 from cookbook_runtime.train.renderers.role_colon import RoleColonRenderer
-from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.types import Tokenizer
 
 __all__ = ["get_renderer", "recommended_renderer", "register_renderer", "renderer_names"]
 

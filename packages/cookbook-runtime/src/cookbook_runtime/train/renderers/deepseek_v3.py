@@ -36,7 +36,7 @@ from cookbook_runtime.train.renderers._parsing import (
     parse_think_blocks,
     split_at_stop_token,
 )
-from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.types import Tokenizer
 
 __all__ = ["DeepSeekV3DisableThinkingRenderer", "DeepSeekV3ThinkingRenderer"]
 

@@ -37,7 +37,7 @@ from cookbook_runtime.train.renderers._messages import (
     UnparsedToolCall,
 )
 from cookbook_runtime.train.renderers._parsing import UNTERMINATED
-from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.types import Tokenizer
 
 __all__ = ["GptOssRenderer"]
 

@@ -20,7 +20,7 @@ from cookbook_runtime.train.renderers._base import (
 )
 from cookbook_runtime.train.renderers._messages import Message, Termination
 from cookbook_runtime.train.renderers._parsing import split_at_stop_token
-from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.types import Tokenizer
 
 __all__ = ["Llama3Renderer"]
 

@@ -31,7 +31,7 @@ from cookbook_runtime.train.renderers._parsing import (
     parse_content_blocks,
     split_at_stop_token,
 )
-from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.types import Tokenizer
 
 __all__ = ["Qwen3DisableThinkingRenderer", "Qwen3InstructRenderer", "Qwen3Renderer"]
 

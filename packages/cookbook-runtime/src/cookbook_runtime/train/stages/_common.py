@@ -9,7 +9,7 @@ from cookbook_runtime.framework import Context
 from cookbook_runtime.ir import DatasetRef, TrainingConfig
 from cookbook_runtime.ports import DatasetStore, Rows
 from cookbook_runtime.train.data import ToDatum
-from cookbook_runtime.train.tokenizer import Tokenizer
+from cookbook_runtime.types import Tokenizer
 
 if TYPE_CHECKING:
     from cookbook_runtime.train.renderers import Renderer

@@ -22,7 +22,7 @@ from cookbook_runtime.train.stages._common import (
     require_dataset,
     require_training,
 )
-from cookbook_runtime.train.types import SamplingParams
+from cookbook_runtime.types import SamplingParams
 
 __all__ = ["SampleOptions", "SampleStage"]
 
