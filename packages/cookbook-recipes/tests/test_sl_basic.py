@@ -135,3 +135,12 @@ def test_every_training_field_of_the_config_reaches_the_spec() -> None:
     for name in shared:
         assert getattr(training, name) == getattr(config, name), name
     assert training.dataset == config.dataset and training.model.name == config.model_name
+
+
+def test_wandb_project_wires_the_metrics_port_to_the_wandb_adapter() -> None:
+    spec = Runtime(manifest="test").build_spec("sl_basic", {"wandb_project": "p", "wandb_name": "n"})
+    binding = spec.backend.overrides["metrics"]
+    assert binding.adapter == "wandb"
+    assert binding.options == {"project": "p", "name": "n", "dir": "{run_dir}"}
+    assert "wandb_project" not in spec.pipeline[0].options  # wiring, not a stage option
+    assert "metrics" not in Runtime(manifest="test").build_spec("sl_basic").backend.overrides

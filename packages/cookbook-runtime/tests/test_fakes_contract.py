@@ -11,11 +11,13 @@ from cookbook_runtime.testing import (
     DATASET_STORE_CHECKS,
     EMBEDDING_CHECKS,
     HUB_CHECKS,
+    METRICS_SINK_CHECKS,
     SERVICE_CHECKS,
     FakeBlobStore,
     FakeDatasetStore,
     FakeEmbeddingClient,
     FakeHubClient,
+    FakeMetricsSink,
     FakeServiceClient,
 )
 
@@ -64,3 +66,10 @@ async def test_training_requests_execute_in_submission_order() -> None:
         await h.result()
     assert [name for name, _ in client.completed] == ["forward_backward", "optim_step", "forward_backward"]
     await client.close()
+
+
+@pytest.mark.parametrize("check", METRICS_SINK_CHECKS.values(), ids=list(METRICS_SINK_CHECKS))
+async def test_metrics_sink_contract(check: Any) -> None:
+    sink = FakeMetricsSink()
+    await check(sink)
+    assert sink.closed and sink.config is not None and len(sink.rows) == 4

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cookbook_runtime.ports import AdapterInfo
 
-__all__ = ["EMBEDDINGS", "FILES", "HF", "LOCAL", "S3", "TINKER"]
+__all__ = ["EMBEDDINGS", "FILES", "HF", "LOCAL", "S3", "TINKER", "WANDB"]
 
 LOCAL = AdapterInfo(
     name="local",
@@ -51,4 +51,10 @@ EMBEDDINGS = AdapterInfo(
     description="Local sentence-transformers embeddings (all-MiniLM-L6-v2 offline).",
     extra="embeddings",
     factories={"embeddings": "cookbook_adapters.embeddings:SentenceTransformerEmbeddings"},
+)
+WANDB = AdapterInfo(
+    name="wandb",
+    description="Weights & Biases: each training stage's metrics as a W&B run.",
+    extra="wandb",
+    factories={"metrics": "cookbook_adapters.wandb:WandbMetricsSink"},
 )

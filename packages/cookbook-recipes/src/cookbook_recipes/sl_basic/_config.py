@@ -76,8 +76,11 @@ class SlBasicConfig(BaseModel):
     log_path: str | None = Field(
         default=None, description="Run directory; rerunning with the same one resumes. None: runs/sl_basic."
     )
-    wandb_project: str | None = Field(default=None, description="W&B project to log to (needs wandb).")
-    wandb_name: str | None = Field(default=None, description="W&B run name.")
+    wandb_project: str | None = Field(
+        default=None,
+        description="W&B project to log to: wires the metrics port to 'wandb' (pip install 'cookbook-adapters[wandb]').",
+    )
+    wandb_name: str | None = Field(default=None, description="W&B run name (with wandb_project).")
     sample_prompt: str | None = Field(
         default=None, description="User message for the final sample; None takes a held-out conversation."
     )

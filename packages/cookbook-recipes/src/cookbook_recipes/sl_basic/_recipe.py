@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from cookbook_runtime.ir import (
+    BackendRef,
     DatasetRef,
     Experiment,
     ModelRef,
     OutputsSpec,
+    PortBinding,
     StageSpec,
     TrainingConfig,
 )
+from cookbook_runtime.ports import RUN_DIR_PLACEHOLDER
 from pydantic import BaseModel
 
 from cookbook_recipes.datasets import tiny_chat
@@ -47,6 +50,16 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
+def _metrics_wiring(config: SlBasicConfig) -> dict[str, PortBinding]:
+    """`wandb_project` wires the run's `metrics` port to the W&B adapter, logging into the run."""
+    if not config.wandb_project:
+        return {}
+    options: dict[str, Any] = {"project": config.wandb_project, "dir": RUN_DIR_PLACEHOLDER}
+    if config.wandb_name:
+        options["name"] = config.wandb_name
+    return {"metrics": PortBinding.model_validate({"adapter": "wandb", "options": options})}
+
+
 class SlBasicRecipe:
     """Basic supervised fine-tuning on a chat dataset, as tinker-cookbook's `sl_basic`."""
 
@@ -79,10 +92,6 @@ class SlBasicRecipe:
             "train_on_what": config.train_on_what,
             "lookahead": config.lookahead,
         }
-        if config.wandb_project:
-            train_options["wandb_project"] = config.wandb_project
-        if config.wandb_name:
-            train_options["wandb_name"] = config.wandb_name
         sample_options: dict[str, Any] = {"max_tokens": config.sample_max_tokens, "seed": config.seed}
         if config.sample_prompt is not None:
             sample_options["prompt"] = config.sample_prompt
@@ -90,6 +99,7 @@ class SlBasicRecipe:
             id="sl_basic",
             description=self.description,
             recipe=self.name,
+            backend=BackendRef(overrides=_metrics_wiring(config)),
             dataset=config.dataset,
             training=training,
             pipeline=[

@@ -12,6 +12,7 @@ from cookbook_runtime.ports._protocols import (
     DatasetStore,
     EmbeddingClient,
     HubClient,
+    MetricsSink,
     ServiceClient,
 )
 from cookbook_runtime.ports._registry import PORT_NAMES, create_adapter, get_adapter
@@ -80,6 +81,10 @@ class Ports:
     @property
     def embeddings(self) -> EmbeddingClient:
         return cast(EmbeddingClient, self.get("embeddings"))
+
+    @property
+    def metrics(self) -> MetricsSink:
+        return cast(MetricsSink, self.get("metrics"))
 
     def created(self) -> dict[str, Any]:
         """Port objects created so far (used to close them at the end of a run)."""

@@ -31,6 +31,7 @@ __all__ = [
     "DatasetStore",
     "EmbeddingClient",
     "HubClient",
+    "MetricsSink",
     "Pending",
     "Rows",
     "SamplingClient",
@@ -266,6 +267,29 @@ class HubClient(Protocol):
         self, repo_id: str, *, repo_type: str = "model", revision: str | None = None
     ) -> list[str]:
         """Paths of the files in a repo."""
+        ...
+
+
+@runtime_checkable
+class MetricsSink(Protocol):
+    """Where a run's per-step metrics go besides `metrics.jsonl` (W&B, MLflow, a dashboard).
+
+    A training stage calls `start` once with the run's training config, `log_metrics`
+    once per step with the same row it appends to `metrics.jsonl`, and `close` at the
+    end. Calls are quick (a sink queues and sends in the background); a sink that
+    raises is reported and skipped, never failing the run.
+    """
+
+    def start(self, config: Mapping[str, Any]) -> None:
+        """Begin a run described by `config` (the experiment's training section, as JSON)."""
+        ...
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int) -> None:
+        """Record one step's metrics."""
+        ...
+
+    def close(self) -> None:
+        """Flush and finish the run."""
         ...
 
 

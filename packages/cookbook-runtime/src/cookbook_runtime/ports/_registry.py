@@ -27,7 +27,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PORT_NAMES: tuple[str, ...] = ("service", "datasets", "blobs", "hub", "embeddings")
+PORT_NAMES: tuple[str, ...] = ("service", "datasets", "blobs", "hub", "embeddings", "metrics")
 """Every port a manifest can wire, by the name manifests and `--port` use."""
 
 ENTRY_POINT_GROUP = "cookbook.adapters"
@@ -63,6 +63,7 @@ _BUILTINS: tuple[AdapterInfo, ...] = (
             "blobs": "cookbook_runtime.testing.fakes:FakeBlobStore",
             "hub": "cookbook_runtime.testing.fakes:FakeHubClient",
             "embeddings": "cookbook_runtime.testing.fakes:FakeEmbeddingClient",
+            "metrics": "cookbook_runtime.testing.fakes:FakeMetricsSink",
         },
     ),
     AdapterInfo(

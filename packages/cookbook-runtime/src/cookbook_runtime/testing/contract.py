@@ -25,6 +25,7 @@ from cookbook_runtime.ports._protocols import (
     DatasetStore,
     EmbeddingClient,
     HubClient,
+    MetricsSink,
     ServiceClient,
 )
 from cookbook_runtime.types import AdamParams, Datum, ModelInput, SamplingParams, TensorData
@@ -34,6 +35,7 @@ __all__ = [
     "DATASET_STORE_CHECKS",
     "EMBEDDING_CHECKS",
     "HUB_CHECKS",
+    "METRICS_SINK_CHECKS",
     "SERVICE_CHECKS",
     "DatasetFactory",
     "ServiceSubject",
@@ -343,3 +345,18 @@ async def embeddings_shape_and_determinism(client: EmbeddingClient) -> None:
 
 
 EMBEDDING_CHECKS: dict[str, Check] = {f.__name__: f for f in (embeddings_shape_and_determinism,)}
+
+
+# -- MetricsSink -----------------------------------------------------------------
+
+async def metrics_sink_run(sink: MetricsSink) -> None:
+    """start, a few steps with floats, ints and an eval row, close: nothing raises."""
+    sink.start({"learning_rate": 1e-4, "model": {"name": "m"}})
+    for step in range(3):
+        sink.log_metrics({"train_mean_nll": 1.0 / (step + 1), "num_tokens": 10 * step, "progress": step / 3}, step)
+    sink.log_metrics({"test/nll": 0.5, "progress": 1.0}, 3)
+    sink.close()
+
+
+METRICS_SINK_CHECKS: dict[str, Check] = {f.__name__: f for f in (metrics_sink_run,)}
+

@@ -46,6 +46,7 @@ __all__ = [
     "FakeDatasetStore",
     "FakeEmbeddingClient",
     "FakeHubClient",
+    "FakeMetricsSink",
     "FakePending",
     "FakeRows",
     "FakeSamplingClient",
@@ -484,6 +485,24 @@ class FakeHubClient:
 
     async def list_files(self, repo_id: str, *, repo_type: str = "model", revision: str | None = None) -> list[str]:
         return sorted(self._repo(repo_id))
+
+
+class FakeMetricsSink:
+    """Keeps what a run sent it: `config`, `rows` as `(step, metrics)`, and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.config: dict[str, Any] | None = None
+        self.rows: list[tuple[int, dict[str, Any]]] = []
+        self.closed = False
+
+    def start(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int) -> None:
+        self.rows.append((step, dict(metrics)))
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class FakeEmbeddingClient:

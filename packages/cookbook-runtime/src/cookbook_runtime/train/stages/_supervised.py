@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_runtime.framework import Context
+from cookbook_runtime.ports import is_configured
 from cookbook_runtime.train.data import open_supervised_splits
 from cookbook_runtime.train.evaluators import NllEvaluator
 from cookbook_runtime.train.loops.supervised import train_supervised
@@ -48,10 +49,6 @@ class SupervisedTrainOptions(BaseModel):
         default=None, ge=1, description="Evaluate on at most this many held-out batches; None uses all."
     )
     final_eval: bool = Field(default=True, description="Evaluate held-out NLL once more after the last step.")
-    wandb_project: str | None = Field(
-        default=None, description="Log to this W&B project (needs wandb installed); None reads WANDB_PROJECT."
-    )
-    wandb_name: str | None = Field(default=None, description="W&B run name.")
 
 
 class SupervisedTrainStage:
@@ -76,10 +73,10 @@ class SupervisedTrainStage:
             test_batch_size=options.eval_batch_size,
         )
         evaluator = NllEvaluator(test, max_batches=options.max_eval_batches) if test is not None else None
+        sink = ctx.ports.metrics
         metric_logger, _ = setup_metric_loggers(
             ctx.run_dir.path,
-            wandb_project=options.wandb_project,
-            wandb_name=options.wandb_name,
+            sink=sink if is_configured(sink) else None,
             config=training.model_dump(mode="json"),
         )
         try:
