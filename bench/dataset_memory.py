@@ -1,21 +1,17 @@
-"""Peak memory while streaming a large JSONL dataset through a DatasetStore and a batcher.
+"""Peak memory of training's data path over a large JSONL dataset: 10,000 vs 1,000,000 rows.
 
-Rows must stream: iterating 1,000,000 conversations should need about the same
-memory as iterating 10,000. Each size runs in its own fresh process, which
-records its resident set after imports (baseline) and its peak resident set
-(`ru_maxrss`) after reading every row into batches of conversations and dropping
-them. The script prints both and the peak difference between the two sizes.
+Measured through the path `supervised_train` really uses: a `DatasetStore` opens the
+split, `SupervisedDataset` draws a shuffled order per epoch (`epoch_order`), selects
+it from the store's rows (`Rows.select`), and converts one batch of datums at a time,
+for `--epochs` epochs. Each size runs in its own fresh process, which records its
+resident set after imports (baseline) and its peak resident set (`ru_maxrss`).
+The datum conversion is a minimal byte-level one, not a chat renderer: its memory
+is one batch either way, and rendering 2,000,000 conversations would only add time.
 
 Target: peak(1,000,000 rows) - peak(10,000 rows) < 50 MB.
 
-Measured on 2 CPU cores: the files adapter, 0 MB (peak ~36 MB either way). The hf
-adapter (streaming) holds one 10 MB JSON block as Arrow plus Python rows, about
-+62 MB over its baseline; the 10,000-row file (2 MB) fits in one block, so the
-difference shows ~75 MB, while 200,000 vs 1,000,000 rows differ by 4 MB: a fixed
-cost per block, not growth with the dataset.
-
     uv run python bench/dataset_memory.py                 # files adapter if installed, else hf
-    uv run python bench/dataset_memory.py --store hf --rows 200000
+    uv run python bench/dataset_memory.py --store hf --rows 200000 --epochs 1
 """
 
 from __future__ import annotations
@@ -38,29 +34,31 @@ def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
-store_name, path, batch_size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store_name, path, batch_size, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports import create_adapter
-from cookbook_runtime.train.data import conversation_from_row
+from cookbook_runtime.train.data import SupervisedDataset
+from cookbook_runtime.train.datum import datum_from_model_input_weights
+from cookbook_runtime.types import ModelInput
+
+def to_datum(messages):
+    tokens = list("".join(m["content"] for m in messages).encode()[:64])
+    return datum_from_model_input_weights(ModelInput.from_ints(tokens), [1.0] * len(tokens))
 
 options = {"offline": True} if store_name == "hf" else {}
 store = create_adapter(store_name, "datasets", options)
-ref = DatasetRef(name=path, format="jsonl", streaming=True)
-rows = store.open(ref)
+ref = DatasetRef(name=path, format="jsonl")
+dataset = SupervisedDataset(store.open(ref), to_datum, batch_size=batch_size, name=path, seed=0, shuffle=True)
 baseline = rss_mb()
 start = time.perf_counter()
-count = batches = tokens = 0
-batch = []
-for index, row in enumerate(rows):
-    batch.append(conversation_from_row(row, messages_field="messages", dataset=path, split="train", index=index))
-    count += 1
-    if len(batch) == batch_size:
-        tokens += sum(len(m["content"]) for conv in batch for m in conv)
+rows = batches = 0
+for epoch in range(epochs):
+    for batch in dataset.batches(epoch):
+        rows += len(batch.data)
         batches += 1
-        batch = []
 elapsed = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"rows": count, "batches": batches, "baseline_mb": baseline, "peak_mb": peak, "seconds": elapsed}))
+print(json.dumps({"rows": rows, "batches": batches, "baseline_mb": baseline, "peak_mb": peak, "seconds": elapsed}))
 """
 
 
@@ -84,9 +82,9 @@ def default_store() -> str:
     return "files"
 
 
-def measure(store: str, path: Path, batch_size: int) -> dict[str, float]:
+def measure(store: str, path: Path, batch_size: int, epochs: int) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", _WORKER, store, str(path), str(batch_size)],
+        [sys.executable, "-c", _WORKER, store, str(path), str(batch_size), str(epochs)],
         check=True,
         capture_output=True,
         text=True,
@@ -101,6 +99,7 @@ def main() -> None:
     parser.add_argument("--small-rows", type=int, default=10_000, help="rows in the reference dataset")
     parser.add_argument("--store", choices=["files", "hf"], default=None, help="datasets adapter (default: files if installed)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs, each with its own shuffled order")
     args = parser.parse_args()
     store = args.store or default_store()
 
@@ -112,13 +111,14 @@ def main() -> None:
             write_jsonl(path, n)
             size_mb = path.stat().st_size / 2**20
             print(f"wrote {n:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-            results[n] = measure(store, path, args.batch_size)
+            results[n] = measure(store, path, args.batch_size, args.epochs)
 
-    print(f"store: {store}, batch size {args.batch_size}")
+    print(f"store: {store}, SupervisedDataset, batch size {args.batch_size}, {args.epochs} shuffled epoch(s)")
     print(f"{'rows':>10} {'baseline MB':>12} {'peak MB':>9} {'rows/s':>10}")
     for n, r in results.items():
-        assert r["rows"] == n, f"read {r['rows']} rows of {n}"
-        print(f"{n:>10,} {r['baseline_mb']:>12.1f} {r['peak_mb']:>9.1f} {n / r['seconds']:>10,.0f}")
+        expected = (n // args.batch_size) * args.batch_size * args.epochs
+        assert r["rows"] == expected, f"trained on {r['rows']} rows of {expected}"
+        print(f"{n:>10,} {r['baseline_mb']:>12.1f} {r['peak_mb']:>9.1f} {r['rows'] / r['seconds']:>10,.0f}")
     diff = results[args.rows]["peak_mb"] - results[args.small_rows]["peak_mb"]
     verdict = "ok" if diff < TARGET_MB else "OVER TARGET"
     print(f"peak difference: {diff:.1f} MB (target < {TARGET_MB:.0f} MB): {verdict}")

@@ -125,3 +125,25 @@ def test_an_unknown_packaged_name_lists_the_known_ones() -> None:
 
     with pytest.raises(UnknownNameError, match="packaged dataset 'cookbook:nope'"):
         FileDatasetStore().open(DatasetRef(name="cookbook:nope"))
+
+
+def test_an_epochs_selection_costs_8_bytes_a_row_not_a_python_int_list(tmp_path: Path) -> None:
+    import random
+    import tracemalloc
+    from array import array
+
+    n = 200_000
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(f'{{"id": {i}}}\n' for i in range(n)))
+    rows = FileDatasetStore().open(DatasetRef(name=str(path)))
+    assert len(rows) == n  # builds the line index before measuring
+    order = array("q", range(n))
+    random.Random(0).shuffle(order)
+    tracemalloc.start()
+    selected = rows.select(order)
+    reshuffled = rows.shuffle(1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2 * 8 * n * 1.2, f"selection and shuffle of {n} rows peaked at {peak / 2**20:.1f} MB"
+    assert [r["id"] for r in selected.take(3)] == list(order[:3])
+    assert sorted(r["id"] for r in reshuffled.take(1000)) != list(range(1000))
