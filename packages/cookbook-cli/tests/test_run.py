@@ -132,3 +132,11 @@ def test_quiet_run_draws_no_progress_and_no_notes(tmp_path: Path) -> None:
     assert code == 0, text
     assert "toy_train" not in text and "resuming" not in text
     assert "run directory:" in text and "answer:" in text
+
+
+def test_a_bug_in_a_stage_exits_1_with_the_traceback_and_the_stage(tmp_path: Path) -> None:
+    proc = run_cli("run", "toy", "--manifest", "test", "log_path=r", "crash=true")
+    assert proc.returncode == 1
+    assert "Traceback" in proc.stderr and "RuntimeError: toy bug" in proc.stderr
+    assert "stage 'toy_train'" in proc.stderr
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "failed"

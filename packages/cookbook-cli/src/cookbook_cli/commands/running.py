@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import inspect_run_dir
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.runtime import Recipe, RunResult, Runtime, get_recipe, redact
 from pydantic import BaseModel, ValidationError
@@ -68,8 +68,12 @@ def run_dir_of(spec: Experiment) -> Path:
 
 
 def _prepare_run_dir(path: Path, if_exists: str, yes: bool) -> None:
-    """Apply --if-exists to an existing, non-empty run directory."""
-    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+    """Check --if-exists against the run directory; the runtime deletes nothing until its checks pass.
+
+    Only a directory carrying the run marker counts as an existing run; any other
+    non-empty path is refused by `inspect_run_dir` whatever --if-exists says.
+    """
+    if inspect_run_dir(path) != "run":
         return
     if if_exists == "resume":
         if _state.verbosity() >= 0:
@@ -81,16 +85,13 @@ def _prepare_run_dir(path: Path, if_exists: str, yes: bool) -> None:
             "or choose another log_path"
         )
     if not yes:
-        if not sys.stdin.isatty():
-            fail(f"refusing to delete {str(path)!r} without confirmation; pass --yes to overwrite it")
-            import typer
-
-            raise typer.Exit(USAGE_EXIT)
         import typer
 
+        if not sys.stdin.isatty():
+            fail(f"refusing to delete {str(path)!r} without confirmation; pass --yes to overwrite it")
+            raise typer.Exit(USAGE_EXIT)
         if not typer.confirm(f"Delete {path} and start over?", default=False):
             raise typer.Abort()
-    shutil.rmtree(path)
 
 
 def _dry_run(runtime: Runtime, spec: Experiment) -> None:
@@ -137,7 +138,7 @@ def _execute(runtime: Runtime, spec: Experiment, config: BaseModel | None, optio
     from cookbook_cli._progress import ProgressBar
 
     with ProgressBar(enabled=_state.verbosity() >= 0):
-        result = asyncio.run(runtime.arun_spec(spec, config=config))
+        result = asyncio.run(runtime.arun_spec(spec, config=config, if_exists=options.if_exists))  # type: ignore[arg-type]
     _report(result)
 
 

@@ -15,13 +15,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context, PlannedStage, RunDir
+from cookbook_runtime.framework import Context, IfExists, PlannedStage, RunDir, inspect_run_dir
 from cookbook_runtime.framework import run as run_pipeline
 from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
 from cookbook_runtime.ports import Manifest, Ports, bind_run_dir, load_manifest, resolve_bindings
 from cookbook_runtime.runtime._recipes import Recipe, get_recipe
-from cookbook_runtime.runtime._redact import REDACTED, is_secret_key, redact
+from cookbook_runtime.redaction import REDACTED, is_secret_key, short_repr
 
 __all__ = ["RunResult", "Runtime", "format_validation_error"]
 
@@ -33,7 +33,7 @@ def format_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "config"
     secret = any(isinstance(p, str) and is_secret_key(p) for p in err["loc"])
-    shown = REDACTED if secret else repr(err.get("input"))
+    shown = REDACTED if secret else short_repr(err.get("input"))
     extra = f" (got {shown})" if err["type"] != "missing" and not isinstance(err.get("input"), dict) else ""
     return f"{prefix}{where}: {err['msg']}{extra}"
 
@@ -122,30 +122,40 @@ class Runtime:
         return Path("runs") / spec.id
 
     # -- running ----------------------------------------------------------------
-    async def arun_spec(self, spec: Experiment, *, config: BaseModel | None = None) -> RunResult:
+    async def arun_spec(
+        self, spec: Experiment, *, config: BaseModel | None = None, if_exists: IfExists = "resume"
+    ) -> RunResult:
+        """Run `spec`; nothing is written until every check (see `framework.run`) has passed.
+
+        The ports are closed whatever happens; an error closing them is logged, and
+        never replaces the error the run raised.
+        """
         planned = self.validate(spec)
         run_dir = self._run_dir_for(spec)
         rd = RunDir(run_dir)
-        rd.ensure()
-        if config is not None:
-            rd.write_json("config.json", redact(config.model_dump(mode="json")))
+        files = {"config.json": config.model_dump(mode="json")} if config is not None else None
         ports = self.ports(spec.backend, run_dir=rd.path)
         artifacts = None
         if spec.outputs.artifacts is not None:
             from cookbook_runtime.framework._artifacts import ArtifactMirror
 
             artifacts = ArtifactMirror.from_binding(spec.outputs.artifacts)
-            await artifacts.restore(rd.path)
+            if inspect_run_dir(rd.path) != "run":  # the guard first: never restore among a user's files
+                await artifacts.restore(rd.path)
         try:
-            ctx: Context = await run_pipeline(spec, ports, rd, artifacts=artifacts)
-        finally:
-            await ports.aclose()
+            ctx: Context = await run_pipeline(
+                spec, ports, rd, artifacts=artifacts, if_exists=if_exists, files=files
+            )
+        except BaseException:
+            await ports.aclose(raise_errors=False)
+            raise
+        await ports.aclose()
         return RunResult(spec, run_dir, ctx.outputs, planned)
 
-    def run_spec(self, spec: Experiment) -> RunResult:
+    def run_spec(self, spec: Experiment, *, if_exists: IfExists = "resume") -> RunResult:
         """Run an experiment spec (e.g. one read from `cookbook spec`)."""
         import asyncio  # deferred: importing the facade should stay cheap
-        return asyncio.run(self.arun_spec(spec))
+        return asyncio.run(self.arun_spec(spec, if_exists=if_exists))
 
     async def arun(
         self, recipe: str | Recipe, config: Mapping[str, Any] | BaseModel | None = None, *, dry_run: bool = False
