@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -17,6 +18,8 @@ from cookbook_runtime.ports._protocols import (
 from cookbook_runtime.ports._registry import PORT_NAMES, create_adapter, get_adapter
 
 __all__ = ["Ports"]
+
+logger = logging.getLogger(__name__)
 
 
 class Ports:
@@ -85,11 +88,24 @@ class Ports:
         """Port objects created so far (used to close them at the end of a run)."""
         return dict(self._objects)
 
-    async def aclose(self) -> None:
-        """Close every created port object that has an async `close`."""
-        for obj in self._objects.values():
+    async def aclose(self, *, raise_errors: bool = True) -> None:
+        """Close every created port object that has a `close` (sync or async).
+
+        Every object is closed even when one close fails; failures are logged, and
+        the first is raised afterwards unless `raise_errors` is false (as when a run is
+        already failing and its own error must be the one reported).
+        """
+        first: BaseException | None = None
+        for port, obj in self._objects.items():
             close = getattr(type(obj), "close", None)
-            if close is not None:
+            if close is None:
+                continue
+            try:
                 result = obj.close()
                 if hasattr(result, "__await__"):
                     await result
+            except Exception as exc:
+                logger.warning("closing port %r (%s) failed: %s", port, type(obj).__name__, exc)
+                first = first or exc
+        if first is not None and raise_errors:
+            raise first

@@ -9,6 +9,7 @@ torch or boto3. Names given by users are looked up here, never imported as paths
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -127,7 +128,21 @@ def create_adapter(name: str, port: str, options: Mapping[str, Any] | None = Non
     opts = dict(options or {})
     if name == "unconfigured":
         opts = {"port": port}
+    _check_options(factory, opts, name, port)
+    return factory(**opts)  # a TypeError from inside the adapter is its bug, not bad options
+
+
+def _check_options(factory: Callable[..., Any], opts: Mapping[str, Any], name: str, port: str) -> None:
+    """Refuse options the factory's signature does not take, before calling it."""
     try:
-        return factory(**opts)
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # no introspectable signature: let the call decide
+        return
+    try:
+        signature.bind(**opts)
     except TypeError as exc:
-        raise ConfigError(f"bad options for adapter {name!r} on port {port!r}: {exc}") from exc
+        params = [p for p in signature.parameters if p not in ("self", "args", "kwargs")]
+        known = ", ".join(params) if params else "none"
+        raise ConfigError(
+            f"bad options for adapter {name!r} on port {port!r}: {exc}; options it takes: {known}"
+        ) from None
