@@ -126,6 +126,15 @@ class SupervisedDataset:
         if seen:
             yield Batch(epoch, batch_index, data, skipped)
 
+    def check_first_rows(self, n: int = 4) -> None:
+        """Convert the first `n` rows in file order, raising on the first malformed one.
+
+        A cheap check before a run starts (`preflight`): the rest are still checked
+        lazily, each when its batch is built.
+        """
+        for index, row in enumerate(self._rows.take(n)):
+            self._convert(row, index)
+
     def _convert(self, row: Any, index: int) -> Datum | None:
         try:
             messages = conversation_from_row(
