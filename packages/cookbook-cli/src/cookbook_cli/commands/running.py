@@ -10,6 +10,7 @@ from typing import Any
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import inspect_run_dir
+from cookbook_runtime.user_files import load_json
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.runtime import Recipe, RunResult, Runtime, get_recipe, redact
 from pydantic import BaseModel, ValidationError
@@ -153,10 +154,9 @@ def run_recipe(
 
 
 def run_spec_file(path: Path, *, manifest: str | None, options: RunOptions) -> None:
-    if not path.is_file():
-        raise ConfigError(f"spec file {str(path)!r} does not exist; write one with 'cookbook spec RECIPE > exp.json'")
+    raw = load_json(path, "spec file", hint="write one with 'cookbook spec RECIPE > exp.json'")
     try:
-        spec = Experiment.from_json(path.read_bytes())
+        spec = Experiment.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, prefix=f"spec file {str(path)!r}: ")) from None
     if manifest is not None:
