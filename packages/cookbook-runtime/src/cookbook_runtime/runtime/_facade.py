@@ -21,6 +21,7 @@ from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
 from cookbook_runtime.ports import Manifest, Ports, bind_run_dir, load_manifest, resolve_bindings
 from cookbook_runtime.runtime._recipes import Recipe, get_recipe
+from cookbook_runtime.numbers import check_numbers
 from cookbook_runtime.redaction import REDACTED, is_secret_key, short_repr
 
 __all__ = ["RunResult", "Runtime", "format_validation_error"]
@@ -88,12 +89,15 @@ class Runtime:
         """A recipe's validated config: manifest defaults < `values`."""
         r = get_recipe(recipe) if isinstance(recipe, str) else recipe
         if isinstance(values, BaseModel):
+            check_numbers(values.model_dump(), prefix=f"recipe {r.name!r}: ")
             return values
         merged = {**r.defaults_for(self._manifest_key()), **dict(values or {})}
         try:
-            return r.Config.model_validate(merged)
+            config = r.Config.model_validate(merged)
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, prefix=f"recipe {r.name!r}: ")) from None
+        check_numbers(config.model_dump(), prefix=f"recipe {r.name!r}: ")
+        return config
 
     def _manifest_key(self) -> str:
         return self.manifest().name if self.manifest_name.endswith(".toml") else self.manifest_name
@@ -109,7 +113,8 @@ class Runtime:
         return spec.model_copy(update=updates)
 
     def validate(self, spec: Experiment) -> list[PlannedStage]:
-        """Check every stage name and option and the port wiring; run nothing."""
+        """Check every stage name and option, every number and the port wiring; run nothing."""
+        check_numbers(spec.model_dump(), prefix="spec: ")
         planned = validate_pipeline(spec)
         self.ports(spec.backend)  # unknown adapter names fail here
         return planned
