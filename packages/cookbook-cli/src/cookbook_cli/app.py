@@ -235,7 +235,7 @@ def sample(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8000,
     model: Annotated[str | None, typer.Option("--model", help="Base model to serve (default: the server's).")] = None,
 ) -> None:
     """Serve the local engine over a Tinker-compatible HTTP API."""
