@@ -245,5 +245,23 @@ def serve(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="cookbook")
+    """Console-script entry point.
+
+    After Ctrl-C the run is already recorded as interrupted (and resumable), so the
+    process leaves at once with 130: tearing down torch and the rest of a training
+    interpreter (and waiting for an in-flight step) would take seconds more.
+    """
+    try:
+        app(prog_name="cookbook")
+    except SystemExit as exc:
+        if exc.code == _INTERRUPTED_EXIT:
+            import os
+            import sys
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(_INTERRUPTED_EXIT)
+        raise
+
+
+_INTERRUPTED_EXIT = 130  # as cookbook_cli._group.INTERRUPTED_EXIT, without importing it here
