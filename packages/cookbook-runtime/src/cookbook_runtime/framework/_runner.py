@@ -175,6 +175,7 @@ async def run(
             )
         if if_exists == "resume":
             finished = check_resumable(rd, experiment)
+    ports.check_options()
     await preflight([p for p in planned if p.spec.key not in finished], experiment, ports)
     if state == "run" and if_exists == "overwrite":
         remove_run_dir(rd.path)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
-from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.errors import AdapterUnavailable, ConfigError
 from cookbook_runtime.ir import PortBinding
 from cookbook_runtime.ports._protocols import (
     BlobStore,
@@ -15,7 +15,13 @@ from cookbook_runtime.ports._protocols import (
     HubClient,
     ServiceClient,
 )
-from cookbook_runtime.ports._registry import PORT_NAMES, create_adapter, get_adapter
+from cookbook_runtime.ports._registry import (
+    PORT_NAMES,
+    check_options,
+    create_adapter,
+    get_adapter,
+    load_factory,
+)
 
 __all__ = ["Ports"]
 
@@ -49,6 +55,22 @@ class Ports:
         self._objects: dict[str, Any] = dict(objects)
         for port in objects:
             self._bindings[port] = PortBinding(adapter=f"<{type(objects[port]).__name__}>")
+
+    def check_options(self) -> None:
+        """Check each binding's options against its adapter factory's signature, creating nothing.
+
+        This imports the adapters (as using them would); one whose optional dependencies
+        are missing is left to fail when first used, since a run may never use it.
+        """
+        for port, binding in self._bindings.items():
+            if port in self._objects or binding.adapter == "unconfigured":
+                continue
+            info = get_adapter(binding.adapter)
+            try:
+                factory = load_factory(info, port)
+            except AdapterUnavailable:
+                continue
+            check_options(factory, binding.options, binding.adapter, port)
 
     @property
     def bindings(self) -> dict[str, PortBinding]:

@@ -22,8 +22,10 @@ __all__ = [
     "PORT_NAMES",
     "AdapterInfo",
     "adapter_registry",
+    "check_options",
     "create_adapter",
     "get_adapter",
+    "load_factory",
 ]
 
 logger = logging.getLogger(__name__)
@@ -102,7 +104,8 @@ def get_adapter(name: str) -> AdapterInfo:
         raise UnknownNameError("adapter", name, registry) from None
 
 
-def _load_factory(info: AdapterInfo, port: str) -> Callable[..., Any]:
+def load_factory(info: AdapterInfo, port: str) -> Callable[..., Any]:
+    """Import the factory serving `port` for adapter `info` (AdapterUnavailable if its extra is missing)."""
     target = info.factories[port]
     module_name, _, attr = target.partition(":")
     try:
@@ -124,15 +127,15 @@ def create_adapter(name: str, port: str, options: Mapping[str, Any] | None = Non
         raise ConfigError(
             f"adapter {name!r} does not serve port {port!r}; adapters for {port!r}: {', '.join(serving)}"
         )
-    factory = _load_factory(info, port)
+    factory = load_factory(info, port)
     opts = dict(options or {})
     if name == "unconfigured":
         opts = {"port": port}
-    _check_options(factory, opts, name, port)
+    check_options(factory, opts, name, port)
     return factory(**opts)  # a TypeError from inside the adapter is its bug, not bad options
 
 
-def _check_options(factory: Callable[..., Any], opts: Mapping[str, Any], name: str, port: str) -> None:
+def check_options(factory: Callable[..., Any], opts: Mapping[str, Any], name: str, port: str) -> None:
     """Refuse options the factory's signature does not take, before calling it."""
     try:
         signature = inspect.signature(factory)

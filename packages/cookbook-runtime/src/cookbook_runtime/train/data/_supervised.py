@@ -141,9 +141,15 @@ class SupervisedDataset:
                 row, messages_field=self.messages_field, dataset=self.name, split=self.split, index=index
             )
             try:
-                return self._to_datum(messages)
+                datum = self._to_datum(messages)
             except DataError as exc:
                 raise DataError(f"dataset {self.name!r} split {self.split!r} row {index}: {exc}") from exc
+            if not any(w > 0 for w in datum.weights()):
+                raise DataError(
+                    f"dataset {self.name!r} split {self.split!r} row {index} has no token that carries loss "
+                    "(no assistant message, or all of it truncated); fix the row or set skip_malformed=true"
+                )
+            return datum
         except DataError as exc:
             if not self.skip_malformed:
                 raise
