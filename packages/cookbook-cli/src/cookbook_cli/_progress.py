@@ -43,8 +43,12 @@ class ProgressBar:
         self._remove: Any = None
 
     def __enter__(self) -> ProgressBar:
-        if not self._enabled:
-            return self
+        if self._enabled:
+            self._remove = add_progress_listener(self.update)
+        return self
+
+    def _start(self) -> RichProgress:
+        """Draw the bar on the first report, so a run that fails its checks prints nothing but its error."""
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -66,14 +70,11 @@ class ProgressBar:
             transient=False,
         )
         self._bar.start()
-        self._remove = add_progress_listener(self.update)
-        return self
+        return self._bar
 
     def update(self, progress: Progress) -> None:
         """Show one progress report (called by the runtime, from the run's thread)."""
-        bar = self._bar
-        if bar is None:
-            return
+        bar = self._bar or self._start()
         task = self._tasks.get(progress.stage)
         if task is None:
             task = bar.add_task(progress.stage, total=progress.total, loss="")

@@ -56,10 +56,10 @@ def _plottable(value: Any) -> bool:
 
 def _check_output(output: Path) -> None:
     """Refuse an output path that is a directory or lies below a file, before drawing anything."""
-    if output.suffix.lower() != ".png":
-        raise ConfigError(f"--output {str(output)!r} must be a .png file")
     if output.is_dir():
         raise ConfigError(f"--output {str(output)!r} is a directory; name a .png file inside it")
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"--output {str(output)!r} must be a .png file")
     for parent in output.parents:
         if parent.exists() and not parent.is_dir():
             raise ConfigError(f"--output {str(output)!r} is below {str(parent)!r}, which is a file")

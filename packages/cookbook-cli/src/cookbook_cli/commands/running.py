@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import inspect_run_dir
+from cookbook_runtime.framework import RunDir, check_resumable, inspect_run_dir
 from cookbook_runtime.user_files import load_json
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.runtime import Recipe, RunResult, Runtime, get_recipe, redact
@@ -68,7 +68,7 @@ def run_dir_of(spec: Experiment) -> Path:
     return Path("runs") / spec.id
 
 
-def _prepare_run_dir(path: Path, if_exists: str, yes: bool) -> None:
+def _prepare_run_dir(path: Path, spec: Experiment, if_exists: str, yes: bool) -> None:
     """Check --if-exists against the run directory; the runtime deletes nothing until its checks pass.
 
     Only a directory carrying the run marker counts as an existing run; any other
@@ -77,6 +77,7 @@ def _prepare_run_dir(path: Path, if_exists: str, yes: bool) -> None:
     if inspect_run_dir(path) != "run":
         return
     if if_exists == "resume":
+        check_resumable(RunDir(path), spec)  # the runtime checks again; the note must not precede an error
         if _state.verbosity() >= 0:
             err_console().print(f"resuming run in {path}", highlight=False)
         return
@@ -135,7 +136,7 @@ def _execute(runtime: Runtime, spec: Experiment, config: BaseModel | None, optio
         _dry_run(runtime, spec)
         return
     runtime.validate(spec)
-    _prepare_run_dir(run_dir_of(spec), options.if_exists, options.yes)
+    _prepare_run_dir(run_dir_of(spec), spec, options.if_exists, options.yes)
     from cookbook_cli._progress import ProgressBar
 
     with ProgressBar(enabled=_state.verbosity() >= 0):
