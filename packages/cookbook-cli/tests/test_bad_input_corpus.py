@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus import CASES, SECRET, Case, jsonl, spec_text
 from cookbook_cli.app import app
+from corpus import CASES, SECRET, Case, jsonl, spec_text
 from typer.testing import CliRunner
 
 

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 from cookbook_runtime.errors import ConfigError, StageFailed
-from cookbook_runtime.framework import RUN_MARKER, RunDir, inspect_run_dir, read_jsonl, remove_run_dir, run
+from cookbook_runtime.framework import (
+    RUN_MARKER,
+    RunDir,
+    inspect_run_dir,
+    read_jsonl,
+    remove_run_dir,
+    run,
+)
 from cookbook_runtime.ir import Experiment, StageSpec
 from cookbook_runtime.ports import Ports, create_adapter
 
@@ -128,7 +135,7 @@ async def test_a_bug_propagates_unchanged_naming_the_stage(tmp_path: Path, calls
     assert any("stage 'a'" in note for note in info.value.__notes__)
     status = RunDir(tmp_path / "r").status()
     assert status["status"] == "failed" and status["error"] == "RuntimeError: bug in a"
-    assert [e for e in read_jsonl(tmp_path / "r" / "events.jsonl") if e["event"] == "stage_failed"][0]["bug"]
+    assert next(e for e in read_jsonl(tmp_path / "r" / "events.jsonl") if e["event"] == "stage_failed")["bug"]
 
 
 class _Closer:

@@ -10,9 +10,9 @@ from typing import Any
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import RunDir, check_resumable, inspect_run_dir
-from cookbook_runtime.user_files import load_json
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.runtime import Recipe, RunResult, Runtime, get_recipe, redact
+from cookbook_runtime.user_files import load_json
 from pydantic import BaseModel, ValidationError
 
 from cookbook_cli import _state

@@ -19,10 +19,10 @@ from cookbook_runtime.framework import Context, IfExists, PlannedStage, RunDir, 
 from cookbook_runtime.framework import run as run_pipeline
 from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
-from cookbook_runtime.ports import Manifest, Ports, bind_run_dir, load_manifest, resolve_bindings
-from cookbook_runtime.runtime._recipes import Recipe, get_recipe
 from cookbook_runtime.numbers import check_numbers
+from cookbook_runtime.ports import Manifest, Ports, bind_run_dir, load_manifest, resolve_bindings
 from cookbook_runtime.redaction import REDACTED, is_secret_key, short_repr
+from cookbook_runtime.runtime._recipes import Recipe, get_recipe
 
 __all__ = ["RunResult", "Runtime", "format_validation_error"]
 
