@@ -166,3 +166,31 @@ def test_a_dataset_with_crlf_and_unicode_preflights(tmp_path: Path) -> None:
     ports = runtime.ports(spec.backend)
     asyncio.run(preflight(validate(spec), spec, ports))  # raises on any problem
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_row_that_breaks_later_names_its_line_and_the_run_resumes(tmp_path: Path) -> None:
+    """Past the rows checked up front, a bad row fails the stage with file:line; fixed, the run resumes."""
+    rows = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
+            for i in range(40)]
+    lines = [json.dumps(r) for r in rows]
+    good = lines[30]
+    lines[30] = '{"messages": [oops'
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    args = ["run", "sl_basic", 'dataset={"name": "d.jsonl"}', "batch_size=4", "save_every=1", "eval_every=0",
+            "max_steps=10", "num_epochs=1", "log_path=r"]
+    failed = CliRunner().invoke(app, args)
+    assert failed.exit_code == 2, failed.output
+    assert re.search(r"d\.jsonl:31: malformed JSON", failed.stderr.splitlines()[-1]), failed.stderr
+    assert "Traceback" not in failed.output
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "failed"
+    saved = [json.loads(x)["step"] for x in (tmp_path / "r" / "checkpoints.jsonl").read_text().splitlines()]
+    assert saved, "no checkpoint before the bad row"
+
+    lines[30] = good
+    data.write_text("\n".join(lines) + "\n")
+    resumed = CliRunner().invoke(app, args)
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming run in r" in resumed.stderr
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "finished"
