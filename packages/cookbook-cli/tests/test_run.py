@@ -132,3 +132,35 @@ def test_quiet_run_draws_no_progress_and_no_notes(tmp_path: Path) -> None:
     assert code == 0, text
     assert "toy_train" not in text and "resuming" not in text
     assert "run directory:" in text and "answer:" in text
+
+
+def test_a_bug_in_a_stage_exits_1_with_the_traceback_and_the_stage(tmp_path: Path) -> None:
+    proc = run_cli("run", "toy", "--manifest", "test", "log_path=r", "crash=true")
+    assert proc.returncode == 1
+    assert "Traceback" in proc.stderr and "RuntimeError: toy bug" in proc.stderr
+    assert "stage 'toy_train'" in proc.stderr
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "failed"
+
+
+def test_ctrl_c_exits_130_with_one_line_and_the_run_resumes(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cli_helpers import TOY_CLI
+
+    args = ["-q", "run", "toy", "--manifest", "test", "log_path=r", "step_delay=0.1", "training.steps=100"]
+    proc = subprocess.Popen(
+        [sys.executable, str(TOY_CLI), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path
+    )
+    while not (tmp_path / "r" / "metrics.jsonl").exists() and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.monotonic() - sent < 2.0
+    assert err.decode() == "cookbook: error: interrupted; the run is saved: run the same command again to resume\n"
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "interrupted"
+    again = run_cli(*args[1:])
+    assert again.returncode == 0, again.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Literal
 
+from cookbook_runtime.errors import BackendError
 from cookbook_runtime.framework import Context, Progress, register_stage
 from cookbook_runtime.ir import Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
 from cookbook_runtime.runtime import register_recipe
@@ -32,7 +33,8 @@ class ToyConfig(BaseModel):
     log_path: str | None = Field(default=None, description="Run directory.")
     mode: Literal["fast", "slow"] = Field(default="fast", description="How fast to go.")
     step_delay: float = Field(default=0.0, ge=0, description="Seconds to sleep per step.")
-    fail: bool = Field(default=False, description="Make the training stage raise.")
+    fail: bool = Field(default=False, description="Make the training stage fail (a CookbookError).")
+    crash: bool = Field(default=False, description="Make the training stage crash (a bug: RuntimeError).")
     tags: list[str] = Field(default_factory=list, description="Labels.")
     api_key: str | None = Field(default=None, description="A secret that must never be printed.")
     training: ToyTraining = Field(default_factory=ToyTraining, description="Training settings.")
@@ -44,6 +46,7 @@ class ToyTrainOptions(BaseModel):
     steps: int = 4
     step_delay: float = 0.0
     fail: bool = False
+    crash: bool = False
 
 
 class ToyTrainStage:
@@ -56,7 +59,9 @@ class ToyTrainStage:
         nll = 2.0
         for step in range(options.steps):
             if options.fail and step == 1:
-                raise RuntimeError("toy training blew up")
+                raise BackendError("toy training blew up")
+            if options.crash and step == 1:
+                raise RuntimeError("toy bug")
             nll *= 1.0 - min(0.5, 200 * ctx.experiment.training.learning_rate)  # 0.8 at the default 1e-3
             await (await client.optim_step(AdamParams(learning_rate=ctx.experiment.training.learning_rate))).result()
             row = {"step": step, "train_mean_nll": nll, "learning_rate": 1e-3, "time/step": 0.01}
@@ -110,7 +115,12 @@ class ToyRecipe:
             pipeline=[
                 StageSpec(
                     name="toy_train",
-                    options={"steps": cfg.training.steps, "step_delay": cfg.step_delay, "fail": cfg.fail},
+                    options={
+                        "steps": cfg.training.steps,
+                        "step_delay": cfg.step_delay,
+                        "fail": cfg.fail,
+                        "crash": cfg.crash,
+                    },
                 ),
                 StageSpec(name="toy_sample"),
             ],

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+from cookbook_runtime.errors import BackendError
 from cookbook_runtime.framework import Context, register_stage
 from cookbook_runtime.framework import _stage as stage_module
 from pydantic import BaseModel, Field
@@ -12,7 +13,8 @@ from pydantic import BaseModel, Field
 class RecordOptions(BaseModel):
     model_config = {"extra": "forbid"}
     label: str = Field(description="What to record.")
-    fail: bool = Field(default=False, description="Raise instead.")
+    fail: bool = Field(default=False, description="Raise a CookbookError (bad input) instead.")
+    crash: bool = Field(default=False, description="Raise a RuntimeError (a bug) instead.")
 
 
 CALLS: list[str] = []
@@ -26,7 +28,9 @@ class RecordStage:
 
     async def run(self, ctx: Context, options: RecordOptions) -> dict[str, Any]:
         if options.fail:
-            raise RuntimeError(f"boom in {options.label}")
+            raise BackendError(f"boom in {options.label}")
+        if options.crash:
+            raise RuntimeError(f"bug in {options.label}")
         CALLS.append(options.label)
         return {"label": options.label, "seen": sorted(ctx.outputs)}
 

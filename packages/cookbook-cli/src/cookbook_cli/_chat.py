@@ -20,6 +20,7 @@ from cookbook_runtime.ir import Experiment
 from cookbook_runtime.ports import SamplingClient
 from cookbook_runtime.runtime import Runtime
 from cookbook_runtime.train.types import ModelInput, SamplingParams
+from pydantic import ValidationError
 
 from cookbook_cli._runs import require_run_dir
 
@@ -71,7 +72,15 @@ class RunChat:
         raw = rd.read_json("experiment.json")
         if raw is None:
             raise ConfigError(f"run {str(run_path)!r} has no experiment.json; was it started by the cookbook?")
-        self.experiment = Experiment.model_validate(raw)
+        try:
+            self.experiment = Experiment.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "spec"
+            raise ConfigError(
+                f"run file {str(run_path / 'experiment.json')!r} is not a valid spec ({where}: {err['msg']}); "
+                "restore it from 'cookbook spec', or start a new run"
+            ) from None
         from cookbook_runtime.train.checkpoints import last_checkpoint
 
         checkpoint = last_checkpoint(run_path, sampler=True)

@@ -23,14 +23,22 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 
 from cookbook_cli import _state
 
-__all__ = ["USAGE_EXIT", "CookbookGroup", "fail"]
+__all__ = ["INTERRUPTED_EXIT", "USAGE_EXIT", "CookbookGroup", "fail"]
 
 USAGE_EXIT = 2
+INTERRUPTED_EXIT = 130
+"""128 + SIGINT, what shells report for a command stopped by Ctrl-C."""
+MAX_MESSAGE = 600
+"""Longest error line printed; the rest of a longer one is cut (it may quote a huge input)."""
 
 
 def fail(message: str) -> None:
-    """Print one error line on stderr (secrets are never in `message`)."""
-    first = " ".join(str(message).split())  # one line, whatever the source
+    """Print one error line on stderr: redacted, on one line, and at most `MAX_MESSAGE` characters."""
+    from cookbook_runtime.redaction import redact_text
+
+    first = " ".join(redact_text(str(message)[: MAX_MESSAGE * 4]).split())  # one line, whatever the source
+    if len(first) > MAX_MESSAGE:
+        first = first[: MAX_MESSAGE - 3] + "..."
     typer.echo(f"cookbook: error: {first}", err=True)
 
 
@@ -82,7 +90,10 @@ class CookbookGroup(TyperGroup):
         except ClickException as exc:
             fail(exc.format_message())
             return self._exit(exc.exit_code, standalone_mode)
-        except typer.Abort:
+        except (typer.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C into Abort
+            if isinstance(exc, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
+                fail("interrupted; the run is saved: run the same command again to resume")
+                return self._exit(INTERRUPTED_EXIT, standalone_mode)
             fail("aborted")
             return self._exit(1, standalone_mode)
         except Exception as exc:
@@ -92,6 +103,8 @@ class CookbookGroup(TyperGroup):
                 traceback.print_exception(exc, file=sys.stderr)
             fail(_message(exc))
             return self._exit(USAGE_EXIT, standalone_mode)
+        if rv == INTERRUPTED_EXIT:  # typer turns Ctrl-C into exit code 130, silently
+            fail("interrupted; the run is saved: run the same command again to resume")
         if isinstance(rv, int) and not isinstance(rv, bool):
             return self._exit(rv, standalone_mode)
         return self._exit(0, standalone_mode) if standalone_mode else rv

@@ -18,6 +18,7 @@ from typing import Any
 from cookbook_runtime.errors import ConfigError, UnknownNameError
 from cookbook_runtime.ir import PortBinding
 from cookbook_runtime.ports import PORT_NAMES
+from cookbook_runtime.user_files import UnreadableFile, load_toml, parse_json, read_text
 from pydantic import BaseModel
 
 __all__ = [
@@ -31,30 +32,34 @@ __all__ = [
 ]
 
 
-def load_config_file(path: Path) -> dict[str, Any]:
-    """A config mapping from a TOML, YAML or JSON file (chosen by extension)."""
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
+def _load_yaml(path: Path, text: str) -> Any:
+    import yaml
+
     try:
-        if suffix == ".toml":
-            import tomllib
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:  # its str() quotes the offending line: never shown
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1} column {mark.column + 1}: {exc.problem})" if mark is not None else ""
+        raise UnreadableFile("config file", path, f"is not valid YAML{where}") from None
+    except (yaml.YAMLError, RecursionError):
+        raise UnreadableFile("config file", path, "is not valid YAML") from None
 
-            data: Any = tomllib.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
 
-            data = yaml.safe_load(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise ConfigError(f"config file {str(path)!r}: unknown format; use .toml, .yaml, .yml or .json")
-    except ConfigError:
-        raise
-    except Exception as exc:  # each parser has its own error type
-        reason = " ".join(str(exc).split())
-        raise ConfigError(f"config file {str(path)!r} is not valid {suffix[1:].upper()}: {reason}") from None
+def load_config_file(path: Path) -> dict[str, Any]:
+    """A config mapping from a TOML, YAML or JSON file (chosen by extension).
+
+    Read through the runtime's one user-file loader, so every unreadable file is one
+    line naming it; parse errors give a line and column, never the text (it may hold
+    a secret).
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise ConfigError(f"config file {str(path)!r}: unknown format; use .toml, .yaml, .yml or .json")
+    if suffix == ".toml":
+        data: Any = load_toml(path, "config file")
+    else:
+        text = read_text(path, "config file")
+        data = parse_json(text, "config file", path) if suffix == ".json" else _load_yaml(path, text)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from cookbook_runtime.runtime import REDACTED, is_secret_key, redact
+from cookbook_runtime.redaction import REDACTED, is_secret_key, redact, short_repr
 
 if TYPE_CHECKING:
     from cookbook_runtime.ir import PortBinding
@@ -81,5 +81,5 @@ def validation_message(exc: ValidationError, *, prefix: str = "") -> str:
     value = err.get("input")
     shown = ""
     if err["type"] != "missing" and not isinstance(value, dict):
-        shown = f" (got {REDACTED})" if any(is_secret_key(p) for p in loc) else f" (got {value!r})"
+        shown = f" (got {REDACTED})" if any(is_secret_key(p) for p in loc) else f" (got {short_repr(value)})"
     return f"{prefix}{where}: {err['msg']}{shown}"

@@ -83,8 +83,10 @@ class ProgressBar:
         self._library_bars = _LibraryBarsOff()
 
     def __enter__(self) -> ProgressBar:
-        if not self._enabled:
-            return self
+        return self
+
+    def _start(self) -> RichProgress:
+        """Draw the bar on the first report, so a run that fails its checks prints nothing but its error."""
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -107,13 +109,13 @@ class ProgressBar:
         )
         self._library_bars.__enter__()
         self._bar.start()
-        return self
+        return self._bar
 
     def update(self, progress: Progress) -> None:
         """Show one progress report (called by the runtime, from the run's thread)."""
-        bar = self._bar
-        if bar is None:
+        if not self._enabled:
             return
+        bar = self._bar or self._start()
         task = self._tasks.get(progress.stage)
         if task is None:
             task = bar.add_task(progress.stage, total=progress.total, loss="")

@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import RunDir, read_jsonl
+from cookbook_runtime.framework import RUN_MARKER, RunDir
+from cookbook_runtime.user_files import iter_jsonl
+
+_HINT = "the run directory is damaged: restore the file or start a new run"
 
 __all__ = ["RunSummary", "find_runs", "headline_metrics", "summarize"]
 
@@ -33,7 +36,7 @@ class RunSummary:
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / "run.json").is_file() or (path / "experiment.json").is_file()
+    return any((path / name).is_file() for name in (RUN_MARKER, "run.json", "experiment.json"))
 
 
 def find_runs(root: Path) -> list[Path]:
@@ -52,11 +55,21 @@ def require_run_dir(path: Path) -> RunDir:
     return RunDir(path)
 
 
+def _json_object(rd: RunDir, name: str) -> dict[str, Any]:
+    value = rd.read_json(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"run file {str(rd.path / name)!r} is not a JSON object; {_HINT}")
+    return value
+
+
 def summarize(path: Path) -> RunSummary:
+    """What a run directory holds; a damaged file is an `UnreadableFile` naming it."""
     rd = RunDir(path)
-    status = rd.status()
-    experiment = rd.read_json("experiment.json") or {}
-    metrics = list(read_jsonl(path / "metrics.jsonl"))
+    status = _json_object(rd, "run.json")
+    experiment = _json_object(rd, "experiment.json")
+    metrics = list(iter_jsonl(path / "metrics.jsonl", "run file", hint=_HINT))
     latest: dict[str, Any] = {}
     for row in metrics:  # a final eval-only row must not hide the last training values
         latest.update(row)

@@ -235,7 +235,7 @@ def sample(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8000,
     model: Annotated[str | None, typer.Option("--model", help="Base model to serve (default: the server's).")] = None,
 ) -> None:
     """Serve the local engine over a Tinker-compatible HTTP API."""
@@ -245,5 +245,23 @@ def serve(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="cookbook")
+    """Console-script entry point.
+
+    After Ctrl-C the run is already recorded as interrupted (and resumable), so the
+    process leaves at once with 130: tearing down torch and the rest of a training
+    interpreter (and waiting for an in-flight step) would take seconds more.
+    """
+    try:
+        app(prog_name="cookbook")
+    except SystemExit as exc:
+        if exc.code == _INTERRUPTED_EXIT:
+            import os
+            import sys
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(_INTERRUPTED_EXIT)
+        raise
+
+
+_INTERRUPTED_EXIT = 130  # as cookbook_cli._group.INTERRUPTED_EXIT, without importing it here

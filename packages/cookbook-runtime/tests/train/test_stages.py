@@ -69,12 +69,22 @@ async def test_sample_without_weights_says_what_to_do(store: FakeDatasetStore, t
         await run(_experiment(StageSpec(name="sample")), _ports(store), tmp_path)
 
 
-async def test_malformed_row_fails_the_stage_naming_the_row(tmp_path: Path) -> None:
+async def test_a_malformed_first_row_fails_before_the_run_directory_exists(tmp_path: Path) -> None:
     rows = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]} for i in range(8)]
-    rows[3] = {"msgs": []}
+    rows[1] = {"messages": []}
     store = FakeDatasetStore({"chat": {"train": rows}})
     spec = _experiment(StageSpec(name="supervised_train"), dataset=DatasetRef(name="chat"), seed=0)
-    with pytest.raises(StageFailed, match="dataset 'chat' split 'train' row 3 has no 'messages' field"):
+    with pytest.raises(ConfigError, match="stage 'supervised_train': dataset 'chat' split 'train' row 1"):
+        await run(spec, _ports(store), tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+async def test_malformed_row_fails_the_stage_naming_the_row(tmp_path: Path) -> None:
+    rows = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]} for i in range(8)]
+    rows[6] = {"msgs": []}  # past the rows checked before the run starts
+    store = FakeDatasetStore({"chat": {"train": rows}})
+    spec = _experiment(StageSpec(name="supervised_train"), dataset=DatasetRef(name="chat"), seed=0)
+    with pytest.raises(StageFailed, match="dataset 'chat' split 'train' row 6 has no 'messages' field"):
         await run(spec, _ports(store), tmp_path)
     skipping = _experiment(
         StageSpec(name="supervised_train"), dataset=DatasetRef(name="chat", skip_malformed=True)

@@ -11,13 +11,17 @@ identified by their absolute local path.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import BackendError
+from cookbook_runtime.user_files import UnreadableFile, load_json
+
+T = TypeVar("T")
 
 __all__ = [
     "SAMPLER_META",
@@ -66,15 +70,31 @@ def _read(path: str, name: str, what: str) -> dict[str, Any]:
         raise BackendError(
             f"no {what} at {path!r} (missing {name}); pass a path a local client saved"
         )
-    loaded: dict[str, Any] = json.loads(meta.read_text())
+    hint = "the checkpoint is damaged: use an earlier one or retrain"
+    loaded = load_json(meta, f"{what} metadata", hint=hint)
+    if not isinstance(loaded, dict):
+        raise UnreadableFile(f"{what} metadata", meta, "is not a JSON object", hint)
     return loaded
+
+
+def _build(cls: type[T], raw: dict[str, Any], path: str, name: str, what: str) -> T:
+    try:
+        return cls(**raw)
+    except TypeError:
+        fields = ", ".join(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        raise UnreadableFile(
+            f"{what} metadata", Path(path) / name, f"does not hold the fields {fields}",
+            "the checkpoint is damaged: use an earlier one or retrain",
+        ) from None
 
 
 def read_state_meta(path: str) -> StateMeta:
     """The metadata of the state saved at `path`."""
-    return StateMeta(**_read(path, STATE_META, "saved training state"))
+    return _build(StateMeta, _read(path, STATE_META, "saved training state"), path, STATE_META, "saved training state")
 
 
 def read_sampler_meta(path: str) -> SamplerMeta:
     """The metadata of the sampler weights saved at `path`."""
-    return SamplerMeta(**_read(path, SAMPLER_META, "saved sampler weights"))
+    return _build(
+        SamplerMeta, _read(path, SAMPLER_META, "saved sampler weights"), path, SAMPLER_META, "saved sampler weights"
+    )

@@ -53,4 +53,4 @@ class Worker:
     def close(self) -> None:
         """Finish queued work in the background and refuse new work."""
         self._closed = True
-        self._executor.shutdown(wait=False)
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -43,4 +43,26 @@ def serve_local(host: str, port: int, model: str | None) -> None:
     except (ImportError, AttributeError):
         fail("cookbook serve needs the server extra: pip install 'cookbook-adapters[server]'")
         raise typer.Exit(USAGE_EXIT) from None
+    _check_port_free(host, port)
     serve(host=host, port=port, model=model)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Bind `host:port` once before loading any model, so a busy port or bad host is one line."""
+    import socket
+
+    from cookbook_runtime.errors import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"--host {host!r} does not resolve ({exc}); use an address such as 127.0.0.1") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick a free port with --port"
+            ) from None

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.errors import ConfigError, CookbookError
 
 from cookbook_cli._output import format_value, out_console
 from cookbook_cli._runs import find_runs, headline_metrics, require_run_dir, summarize
@@ -29,9 +29,15 @@ def list_runs(root: Path) -> None:
     for column in ("run", "experiment", "status", "steps", "last metrics"):
         table.add_column(column)
     for path in paths:
-        s = summarize(path)
-        metrics = "  ".join(f"{k}={format_value(v)}" for k, v in headline_metrics(s.last_metrics).items())
         shown = str(path.relative_to(root)) if path != root else str(path)
+        try:
+            s = summarize(path)
+        except CookbookError as exc:
+            if path == root:
+                raise
+            table.add_row(shown, "", "damaged", "", " ".join(str(exc).split())[:120])
+            continue
+        metrics = "  ".join(f"{k}={format_value(v)}" for k, v in headline_metrics(s.last_metrics).items())
         table.add_row(shown, s.experiment, s.status, str(s.steps), metrics)
     console.print(table)
 
@@ -42,6 +48,21 @@ def _default_metric(rows: list[dict[str, Any]]) -> str:
         if key in keys:
             return key
     raise ConfigError("no loss metric found in metrics.jsonl; pick one with --metric NAME")
+
+
+def _plottable(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an output path that is a directory or lies below a file, before drawing anything."""
+    if output.is_dir():
+        raise ConfigError(f"--output {str(output)!r} is a directory; name a .png file inside it")
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"--output {str(output)!r} must be a .png file")
+    for parent in output.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"--output {str(output)!r} is below {str(parent)!r}, which is a file")
 
 
 def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path) -> None:
@@ -57,6 +78,9 @@ def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path) -> None:
             from cookbook_runtime.errors import UnknownNameError
 
             raise UnknownNameError("metric", metric, known)
+        if not any(_plottable(row.get(metric)) for row in all_rows):
+            raise ConfigError(f"metric {metric!r} has no finite numeric values to plot; pick another with --metric")
+    _check_output(output)
 
     import matplotlib
 
@@ -71,7 +95,7 @@ def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path) -> None:
             points = [
                 (row.get("step", n), row[metric])
                 for n, row in enumerate(s.metrics)
-                if isinstance(row.get(metric), int | float) and math.isfinite(row[metric])
+                if _plottable(row.get(metric)) and _plottable(row.get("step", n))
             ]
             if not points:
                 continue
@@ -84,7 +108,11 @@ def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path) -> None:
         if ax.lines:
             ax.legend(fontsize="small")
     fig.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, format="png", dpi=100, metadata={"Description": json.dumps({"series": series})})
-    plt.close(fig)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(output, format="png", dpi=100, metadata={"Description": json.dumps({"series": series})})
+    except OSError as exc:
+        raise ConfigError(f"cannot write --output {str(output)!r} ({exc.strerror or exc}); choose another path") from None
+    finally:
+        plt.close(fig)
     out_console().print(f"wrote {output} ({len(series)} series)")

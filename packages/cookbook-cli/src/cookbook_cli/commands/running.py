@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import RunDir, check_resumable, inspect_run_dir
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.runtime import Recipe, RunResult, Runtime, get_recipe, redact
+from cookbook_runtime.user_files import load_json
 from pydantic import BaseModel, ValidationError
 
 from cookbook_cli import _state
@@ -67,11 +68,16 @@ def run_dir_of(spec: Experiment) -> Path:
     return Path("runs") / spec.id
 
 
-def _prepare_run_dir(path: Path, if_exists: str, yes: bool) -> None:
-    """Apply --if-exists to an existing, non-empty run directory."""
-    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+def _prepare_run_dir(path: Path, spec: Experiment, if_exists: str, yes: bool) -> None:
+    """Check --if-exists against the run directory; the runtime deletes nothing until its checks pass.
+
+    Only a directory carrying the run marker counts as an existing run; any other
+    non-empty path is refused by `inspect_run_dir` whatever --if-exists says.
+    """
+    if inspect_run_dir(path) != "run":
         return
     if if_exists == "resume":
+        check_resumable(RunDir(path), spec)  # the runtime checks again; the note must not precede an error
         if _state.verbosity() >= 0:
             err_console().print(f"resuming run in {path}", highlight=False)
         return
@@ -81,16 +87,13 @@ def _prepare_run_dir(path: Path, if_exists: str, yes: bool) -> None:
             "or choose another log_path"
         )
     if not yes:
-        if not sys.stdin.isatty():
-            fail(f"refusing to delete {str(path)!r} without confirmation; pass --yes to overwrite it")
-            import typer
-
-            raise typer.Exit(USAGE_EXIT)
         import typer
 
+        if not sys.stdin.isatty():
+            fail(f"refusing to delete {str(path)!r} without confirmation; pass --yes to overwrite it")
+            raise typer.Exit(USAGE_EXIT)
         if not typer.confirm(f"Delete {path} and start over?", default=False):
             raise typer.Abort()
-    shutil.rmtree(path)
 
 
 def _dry_run(runtime: Runtime, spec: Experiment) -> None:
@@ -133,11 +136,13 @@ def _execute(runtime: Runtime, spec: Experiment, config: BaseModel | None, optio
         _dry_run(runtime, spec)
         return
     runtime.validate(spec)
-    _prepare_run_dir(run_dir_of(spec), options.if_exists, options.yes)
+    _prepare_run_dir(run_dir_of(spec), spec, options.if_exists, options.yes)
     from cookbook_cli._progress import ProgressBar
 
     with ProgressBar(enabled=_state.verbosity() >= 0) as bar:
-        result = asyncio.run(runtime.arun_spec(spec, config=config, progress=bar.update))
+        result = asyncio.run(
+            runtime.arun_spec(spec, config=config, if_exists=options.if_exists, progress=bar.update)  # type: ignore[arg-type]
+        )
     _report(result)
 
 
@@ -152,10 +157,9 @@ def run_recipe(
 
 
 def run_spec_file(path: Path, *, manifest: str | None, options: RunOptions) -> None:
-    if not path.is_file():
-        raise ConfigError(f"spec file {str(path)!r} does not exist; write one with 'cookbook spec RECIPE > exp.json'")
+    raw = load_json(path, "spec file", hint="write one with 'cookbook spec RECIPE > exp.json'")
     try:
-        spec = Experiment.from_json(path.read_bytes())
+        spec = Experiment.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, prefix=f"spec file {str(path)!r}: ")) from None
     if manifest is not None:

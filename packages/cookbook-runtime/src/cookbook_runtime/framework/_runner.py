@@ -9,22 +9,29 @@ restores their outputs; stages that checkpoint resume from their own checkpoints
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from cookbook_runtime.errors import ConfigError, StageFailed
+from cookbook_runtime.errors import ConfigError, CookbookError, StageFailed
 from cookbook_runtime.framework._context import Context
 from cookbook_runtime.framework._progress import ProgressListener
-from cookbook_runtime.framework._run_dir import RunDir
+from cookbook_runtime.framework._run_dir import RunDir, inspect_run_dir, remove_run_dir
 from cookbook_runtime.framework._stage import get_stage
 from cookbook_runtime.ir import Experiment, StageSpec
 from cookbook_runtime.ports import Ports
+from cookbook_runtime.redaction import redact, redact_text
+from cookbook_runtime.user_files import iter_jsonl
 
-__all__ = ["PlannedStage", "run", "validate"]
+__all__ = ["IfExists", "PlannedStage", "check_resumable", "preflight", "run", "validate"]
+
+IfExists = Literal["resume", "fail", "overwrite"]
+"""What `run` does with a directory that already holds a run."""
 
 logger = logging.getLogger(__name__)
 
@@ -63,18 +70,77 @@ def validate(experiment: Experiment) -> list[PlannedStage]:
     return planned
 
 
-def _check_same_experiment(run_dir: RunDir, experiment: Experiment) -> None:
-    previous = run_dir.read_json("experiment.json")
+def _damaged(rd: RunDir, name: str, problem: str) -> ConfigError:
+    return ConfigError(
+        f"run directory {str(rd.path)!r}: {name} {problem}; the run cannot be resumed as it is: "
+        "restore the file, or start over with --if-exists overwrite or another log path"
+    )
+
+
+def check_resumable(rd: RunDir, experiment: Experiment) -> dict[str, dict[str, Any]]:
+    """Read-only check of an existing run directory; return finished stages' outputs.
+
+    Every file the runner and the loops read back (run.json, experiment.json,
+    config.json, events.jsonl, metrics.jsonl, checkpoints.jsonl) must parse, and
+    the stored spec must be this experiment; otherwise a `ConfigError` names the file,
+    and nothing in the directory has been touched.
+    """
+    hint = "the run directory is damaged: restore the file or start a new run"
+    status = rd.read_json("run.json")
+    if status is not None and not isinstance(status, dict):
+        raise _damaged(rd, "run.json", "is not a JSON object")
+    config = rd.read_json("config.json")
+    if config is not None and not isinstance(config, dict):
+        raise _damaged(rd, "config.json", "is not a JSON object")
+    for name in ("metrics.jsonl", "checkpoints.jsonl"):
+        for _ in iter_jsonl(rd.path / name, "run file", hint=hint):
+            pass
+    finished: dict[str, dict[str, Any]] = {}
+    for ev in iter_jsonl(rd.events_path, "run file", hint=hint):
+        if ev.get("event") == "stage_finished":
+            stage, outputs = ev.get("stage"), ev.get("outputs") or {}
+            if not isinstance(stage, str) or not isinstance(outputs, dict):
+                raise _damaged(rd, "events.jsonl", "has a stage_finished event without a stage or outputs")
+            finished[stage] = dict(outputs)
+    previous = rd.read_json("experiment.json")
     if previous is None:
-        return
-    old = Experiment.model_validate(previous).model_dump(exclude={"outputs"})
-    new = experiment.model_dump(exclude={"outputs"})
-    if old != new:
-        differ = ", ".join(sorted(k for k in {*old, *new} if old.get(k) != new.get(k)))
+        return finished
+    try:
+        old = Experiment.model_validate(previous)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "spec"
+        raise _damaged(rd, "experiment.json", f"is not a valid spec ({where}: {err['msg']})") from None
+    stored = redact(old.model_dump(mode="json", exclude={"outputs"}))
+    wanted = redact(experiment.model_dump(mode="json", exclude={"outputs"}))
+    if stored != wanted:
+        differ = ", ".join(sorted(k for k in {*stored, *wanted} if stored.get(k) != wanted.get(k)))
         raise ConfigError(
-            f"run directory {str(run_dir.path)!r} holds a different experiment (it differs in: {differ}); "
-            "use another log path, or delete it to start over"
+            f"run directory {str(rd.path)!r} holds a different experiment (it differs in: {differ}); "
+            "use another log path, or --if-exists overwrite to start over"
         )
+    return finished
+
+
+async def preflight(planned: list[PlannedStage], experiment: Experiment, ports: Ports) -> None:
+    """Run each stage's optional `preflight(experiment, ports, options)`: cheap checks, no writes.
+
+    A stage checks here what it can without training (the model resolves, the
+    renderer is known, the dataset opens and its first rows parse), so bad input
+    fails before a run directory exists.
+    """
+    for item in planned:
+        check = getattr(item.stage_cls, "preflight", None)
+        if check is None:
+            continue
+        try:
+            await item.stage_cls().preflight(experiment, ports, item.options)
+        except CookbookError as exc:
+            raise ConfigError(f"stage {item.spec.key!r}: {exc}") from exc
+
+
+def _error_text(exc: BaseException) -> str:
+    return redact_text(str(exc) or type(exc).__name__)
 
 
 async def run(
@@ -83,18 +149,44 @@ async def run(
     run_dir: Path | str | RunDir,
     *,
     artifacts: Any = None,
+    if_exists: IfExists = "resume",
+    files: Mapping[str, Any] | None = None,
     progress: ProgressListener | None = None,
 ) -> Context:
     """Run the pipeline; return the context holding every stage's outputs.
 
+    Before anything is written: options are validated, the run directory is
+    inspected (only an absent or empty directory, or one carrying the run marker, is
+    used), an existing run is checked whole (`check_resumable`) or, with
+    `if_exists="overwrite"`, replaced only after every check passed, and each stage
+    still to run gets its `preflight`. `files` are extra JSON files (e.g. the
+    redacted `config.json`) written once the directory is claimed.
+
+    A `CookbookError` in a stage is raised as `StageFailed`; any other exception is
+    a bug and propagates unchanged (with a note naming the stage), after the failure
+    is recorded. An interrupt records the run as `interrupted`, resumable.
     `progress` receives this run's progress reports (`Context.report_progress`).
     """
     rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     planned = validate(experiment)
-    _check_same_experiment(rd, experiment)
-    rd.ensure()
-    rd.write_json("experiment.json", experiment.model_dump(mode="json"))
-    finished = rd.finished_stages()
+    state = inspect_run_dir(rd.path)
+    finished: dict[str, dict[str, Any]] = {}
+    if state == "run":
+        if if_exists == "fail":
+            raise ConfigError(
+                f"run directory {str(rd.path)!r} already exists; pass --if-exists resume or overwrite, "
+                "or choose another log_path"
+            )
+        if if_exists == "resume":
+            finished = check_resumable(rd, experiment)
+    ports.check_options()
+    await preflight([p for p in planned if p.spec.key not in finished], experiment, ports)
+    if state == "run" and if_exists == "overwrite":
+        remove_run_dir(rd.path)
+    rd.claim()
+    rd.write_json("experiment.json", redact(experiment.model_dump(mode="json")))
+    for name, obj in (files or {}).items():
+        rd.write_json(name, redact(obj))
     ctx = Context(experiment=experiment, ports=ports, run_dir=rd, artifacts=artifacts, progress=progress)
     rd.set_status("running", experiment=experiment.id)
     rd.emit("run_started", experiment=experiment.id)
@@ -112,12 +204,22 @@ async def run(
         rd.set_status("running", stage=key)
         try:
             result = await item.stage_cls().run(ctx, item.options)
-        except Exception as exc:
-            rd.emit("stage_failed", stage=key, name=item.spec.name, error=str(exc) or type(exc).__name__)
-            rd.set_status("failed", stage=key, error=str(exc) or type(exc).__name__)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            rd.emit("stage_interrupted", stage=key, name=item.spec.name)
+            rd.set_status("interrupted", stage=key)
+            raise
+        except CookbookError as exc:
+            rd.emit("stage_failed", stage=key, name=item.spec.name, error=_error_text(exc))
+            rd.set_status("failed", stage=key, error=_error_text(exc))
             raise StageFailed(key, exc) from exc
-        outputs = dict(result or {})
-        ctx.outputs[key] = outputs
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {_error_text(exc)}"
+            rd.emit("stage_failed", stage=key, name=item.spec.name, error=error, bug=True)
+            rd.set_status("failed", stage=key, error=error)
+            exc.add_note(f"(raised in stage {key!r}: this is a bug, not bad input; please report it)")
+            raise
+        outputs = redact(dict(result or {}))
+        ctx.outputs[key] = dict(result or {})
         rd.emit("stage_finished", stage=key, name=item.spec.name, outputs=outputs)
         if artifacts is not None:
             await artifacts.sync(rd.path)

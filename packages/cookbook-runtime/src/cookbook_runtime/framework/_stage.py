@@ -37,7 +37,13 @@ _registered: dict[str, type[Any]] = {}
 
 @runtime_checkable
 class Stage(Protocol):
-    """One pipeline step. `run` returns JSON-able outputs later stages can read."""
+    """One pipeline step. `run` returns JSON-able outputs later stages can read.
+
+    A stage may also define `async def preflight(self, experiment, ports, options)`:
+    cheap checks of its input (model name, renderer, dataset and its first rows)
+    that the runner calls before the run directory is created, so bad input fails
+    with nothing written. It must not write anything or train.
+    """
 
     name: ClassVar[str]
     Options: ClassVar[type[BaseModel]]

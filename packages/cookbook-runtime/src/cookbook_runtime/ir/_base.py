@@ -9,4 +9,7 @@ class Spec(BaseModel):
     """Frozen, `extra="forbid"` pydantic model: specs are data, never behaviour."""
 
     # defer_build: schemas are built on first use, not at import, keeping imports fast.
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, defer_build=True)
+    # allow_inf_nan=False: no float setting means infinity or NaN (see `cookbook_runtime.numbers`).
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, defer_build=True, allow_inf_nan=False
+    )

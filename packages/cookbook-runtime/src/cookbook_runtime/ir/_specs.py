@@ -57,7 +57,7 @@ class BackendRef(Spec):
 class ModelRef(Spec):
     """A base model: a hub id, a local directory, or a built-in name like 'cookbook/tiny-chat'."""
 
-    name: str = Field(description="Model name or hub id, e.g. 'Qwen/Qwen3-8B'.")
+    name: str = Field(min_length=1, description="Model name or hub id, e.g. 'Qwen/Qwen3-8B'.")
     path: str | None = Field(default=None, description="Local directory holding the model, if any.")
     revision: str | None = Field(default=None, description="Hub revision (branch, tag or commit).")
     renderer: str | None = Field(
@@ -71,7 +71,7 @@ class ModelRef(Spec):
 class DatasetRef(Spec):
     """A dataset by reference: resolved by the `datasets` port's adapter, never loaded here."""
 
-    name: str = Field(description="Hub id, local file/folder path, or a built-in dataset name.")
+    name: str = Field(min_length=1, description="Hub id, local file/folder path, or a built-in dataset name.")
     config: str | None = Field(default=None, description="Dataset configuration (subset) name.")
     split: str = Field(default="train", description="Split used for training.")
     test_split: str | None = Field(
@@ -98,13 +98,13 @@ class TrainingConfig(Spec):
 
     model: ModelRef = Field(description="The base model to train.")
     dataset: DatasetRef | None = Field(default=None, description="Training data, when the stage reads a dataset.")
-    num_epochs: int = Field(default=1, ge=1, description="Passes over the training data.")
-    batch_size: int = Field(default=32, ge=1, description="Sequences per optimizer step.")
-    learning_rate: float = Field(default=1e-4, gt=0, description="Peak learning rate.")
+    num_epochs: int = Field(default=1, ge=1, le=1_000_000, description="Passes over the training data.")
+    batch_size: int = Field(default=32, ge=1, le=1 << 24, description="Sequences per optimizer step.")
+    learning_rate: float = Field(default=1e-4, gt=0, le=1e3, description="Peak learning rate.")
     lr_schedule: LrSchedule = Field(default="linear", description="Decay after warmup: constant, linear or cosine.")
     warmup_steps: int = Field(default=0, ge=0, description="Linear warmup steps from 0 to the peak rate.")
-    lora_rank: int = Field(default=32, ge=0, description="LoRA rank; 0 means full fine-tuning where supported.")
-    max_length: int | None = Field(default=32768, ge=1, description="Truncate sequences to this many tokens.")
+    lora_rank: int = Field(default=32, ge=0, le=1 << 16, description="LoRA rank; 0 means full fine-tuning where supported.")
+    max_length: int | None = Field(default=32768, ge=1, le=1 << 30, description="Truncate sequences to this many tokens.")
     seed: int = Field(default=0, description="Seed for data order, initialisation and sampling.")
     save_every: int = Field(default=20, ge=0, description="Checkpoint every N steps; 0 saves only the final state.")
     eval_every: int = Field(default=10, ge=0, description="Evaluate held-out NLL every N steps; 0 disables.")

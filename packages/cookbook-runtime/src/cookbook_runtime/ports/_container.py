@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
-from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.errors import AdapterUnavailable, ConfigError
 from cookbook_runtime.ir import PortBinding
 from cookbook_runtime.ports._protocols import (
     BlobStore,
@@ -15,9 +16,17 @@ from cookbook_runtime.ports._protocols import (
     MetricsSink,
     ServiceClient,
 )
-from cookbook_runtime.ports._registry import PORT_NAMES, create_adapter, get_adapter
+from cookbook_runtime.ports._registry import (
+    PORT_NAMES,
+    check_options,
+    create_adapter,
+    get_adapter,
+    load_factory,
+)
 
 __all__ = ["Ports"]
+
+logger = logging.getLogger(__name__)
 
 
 class Ports:
@@ -47,6 +56,22 @@ class Ports:
         self._objects: dict[str, Any] = dict(objects)
         for port in objects:
             self._bindings[port] = PortBinding(adapter=f"<{type(objects[port]).__name__}>")
+
+    def check_options(self) -> None:
+        """Check each binding's options against its adapter factory's signature, creating nothing.
+
+        This imports the adapters (as using them would); one whose optional dependencies
+        are missing is left to fail when first used, since a run may never use it.
+        """
+        for port, binding in self._bindings.items():
+            if port in self._objects or binding.adapter == "unconfigured":
+                continue
+            info = get_adapter(binding.adapter)
+            try:
+                factory = load_factory(info, port)
+            except AdapterUnavailable:
+                continue
+            check_options(factory, binding.options, binding.adapter, port)
 
     @property
     def bindings(self) -> dict[str, PortBinding]:
@@ -90,11 +115,24 @@ class Ports:
         """Port objects created so far (used to close them at the end of a run)."""
         return dict(self._objects)
 
-    async def aclose(self) -> None:
-        """Close every created port object that has an async `close`."""
-        for obj in self._objects.values():
+    async def aclose(self, *, raise_errors: bool = True) -> None:
+        """Close every created port object that has a `close` (sync or async).
+
+        Every object is closed even when one close fails; failures are logged, and
+        the first is raised afterwards unless `raise_errors` is false (as when a run is
+        already failing and its own error must be the one reported).
+        """
+        first: BaseException | None = None
+        for port, obj in self._objects.items():
             close = getattr(type(obj), "close", None)
-            if close is not None:
+            if close is None:
+                continue
+            try:
                 result = obj.close()
                 if hasattr(result, "__await__"):
                     await result
+            except Exception as exc:
+                logger.warning("closing port %r (%s) failed: %s", port, type(obj).__name__, exc)
+                first = first or exc
+        if first is not None and raise_errors:
+            raise first

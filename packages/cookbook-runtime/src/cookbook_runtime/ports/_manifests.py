@@ -24,7 +24,6 @@ the `profile` it (or a manifest it extends) declares, else the name of the adapt
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from pydantic import Field, ValidationError
 from cookbook_runtime.errors import ConfigError, UnknownNameError
 from cookbook_runtime.ir import PortBinding, Spec
 from cookbook_runtime.ports._registry import PORT_NAMES
+from cookbook_runtime.user_files import load_toml
 
 __all__ = [
     "BUILTIN_MANIFESTS",
@@ -112,12 +112,7 @@ def user_manifest_path() -> Path:
 
 def load_manifest_file(path: Path) -> dict[str, Manifest]:
     """Every manifest in a TOML file; a one-line `ConfigError` names what is wrong."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"manifest file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"manifest file {str(path)!r} is not valid TOML: {exc}") from None
+    data = load_toml(path, "manifest file")
     table = data.get("manifests")
     if not isinstance(table, dict):
         raise ConfigError(f"manifest file {str(path)!r} has no [manifests.NAME] tables")
@@ -143,7 +138,7 @@ def available_manifests(user_file: Path | None = None) -> dict[str, Manifest]:
     """Built-in manifests, then those of the user file (which may shadow built-ins)."""
     found = dict(BUILTIN_MANIFESTS)
     path = user_file or user_manifest_path()
-    if path.is_file():
+    if path.exists():
         found.update(load_manifest_file(path))
     return found
 

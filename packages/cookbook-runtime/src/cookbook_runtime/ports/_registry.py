@@ -9,6 +9,7 @@ torch or boto3. Names given by users are looked up here, never imported as paths
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ __all__ = [
     "PORT_NAMES",
     "AdapterInfo",
     "adapter_registry",
+    "check_options",
     "create_adapter",
     "get_adapter",
+    "load_factory",
 ]
 
 logger = logging.getLogger(__name__)
@@ -102,7 +105,8 @@ def get_adapter(name: str) -> AdapterInfo:
         raise UnknownNameError("adapter", name, registry) from None
 
 
-def _load_factory(info: AdapterInfo, port: str) -> Callable[..., Any]:
+def load_factory(info: AdapterInfo, port: str) -> Callable[..., Any]:
+    """Import the factory serving `port` for adapter `info` (AdapterUnavailable if its extra is missing)."""
     target = info.factories[port]
     module_name, _, attr = target.partition(":")
     try:
@@ -124,11 +128,25 @@ def create_adapter(name: str, port: str, options: Mapping[str, Any] | None = Non
         raise ConfigError(
             f"adapter {name!r} does not serve port {port!r}; adapters for {port!r}: {', '.join(serving)}"
         )
-    factory = _load_factory(info, port)
+    factory = load_factory(info, port)
     opts = dict(options or {})
     if name == "unconfigured":
         opts = {"port": port}
+    check_options(factory, opts, name, port)
+    return factory(**opts)  # a TypeError from inside the adapter is its bug, not bad options
+
+
+def check_options(factory: Callable[..., Any], opts: Mapping[str, Any], name: str, port: str) -> None:
+    """Refuse options the factory's signature does not take, before calling it."""
     try:
-        return factory(**opts)
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # no introspectable signature: let the call decide
+        return
+    try:
+        signature.bind(**opts)
     except TypeError as exc:
-        raise ConfigError(f"bad options for adapter {name!r} on port {port!r}: {exc}") from exc
+        params = [p for p in signature.parameters if p not in ("self", "args", "kwargs")]
+        known = ", ".join(params) if params else "none"
+        raise ConfigError(
+            f"bad options for adapter {name!r} on port {port!r}: {exc}; options it takes: {known}"
+        ) from None

@@ -15,10 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context, PlannedStage, ProgressListener, RunDir
+from cookbook_runtime.framework import Context, IfExists, PlannedStage, ProgressListener, RunDir, inspect_run_dir
 from cookbook_runtime.framework import run as run_pipeline
 from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding
+from cookbook_runtime.numbers import check_numbers
 from cookbook_runtime.ports import (
     Manifest,
     Ports,
@@ -27,8 +28,8 @@ from cookbook_runtime.ports import (
     manifest_profile,
     resolve_bindings,
 )
+from cookbook_runtime.redaction import REDACTED, is_secret_key, redact, short_repr
 from cookbook_runtime.runtime._recipes import Recipe, get_recipe
-from cookbook_runtime.runtime._redact import REDACTED, is_secret_key, redact
 
 __all__ = ["RunResult", "Runtime", "format_validation_error"]
 
@@ -40,7 +41,7 @@ def format_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "config"
     secret = any(isinstance(p, str) and is_secret_key(p) for p in err["loc"])
-    shown = REDACTED if secret else repr(err.get("input"))
+    shown = REDACTED if secret else short_repr(err.get("input"))
     extra = f" (got {shown})" if err["type"] != "missing" and not isinstance(err.get("input"), dict) else ""
     return f"{prefix}{where}: {err['msg']}{extra}"
 
@@ -121,12 +122,15 @@ class Runtime:
         """A recipe's validated config: manifest defaults < `values`."""
         r = get_recipe(recipe) if isinstance(recipe, str) else recipe
         if isinstance(values, BaseModel):
+            check_numbers(values.model_dump(), prefix=f"recipe {r.name!r}: ")
             return values
         merged = {**r.defaults_for(self.profile()), **dict(values or {})}
         try:
-            return r.Config.model_validate(merged)
+            config = r.Config.model_validate(merged)
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, prefix=f"recipe {r.name!r}: ")) from None
+        check_numbers(config.model_dump(), prefix=f"recipe {r.name!r}: ")
+        return config
 
     def profile(self) -> str:
         """The manifest's profile, which picks a recipe's backend defaults (`Recipe.defaults_for`)."""
@@ -140,7 +144,8 @@ class Runtime:
         return self.bind(spec.model_copy(update={"recipe": r.name}))
 
     def validate(self, spec: Experiment) -> list[PlannedStage]:
-        """Check every stage name and option and the port wiring; run nothing."""
+        """Check every stage name and option, every number and the port wiring; run nothing."""
+        check_numbers(spec.model_dump(), prefix="spec: ")
         planned = validate_pipeline(spec)
         self.ports(spec.backend)  # unknown adapter names fail here
         return planned
@@ -158,33 +163,43 @@ class Runtime:
         spec: Experiment,
         *,
         config: BaseModel | None = None,
+        if_exists: IfExists = "resume",
         progress: ProgressListener | None = None,
     ) -> RunResult:
-        """Run `spec` in its run directory; `progress` receives this run's progress reports."""
+        """Run `spec`; nothing is written until every check (see `framework.run`) has passed.
+
+        `progress` receives this run's progress reports. The ports are closed whatever
+        happens; an error closing them is logged, and never replaces the run's error.
+        """
         spec = self.bind(spec)
         planned = self.validate(spec)
         run_dir = self._run_dir_for(spec)
         rd = RunDir(run_dir)
-        rd.ensure()
-        if config is not None:
-            rd.write_json("config.json", redact(config.model_dump(mode="json")))
+        files = {"config.json": config.model_dump(mode="json")} if config is not None else None
         ports = self.ports(spec.backend, run_dir=rd.path)
         artifacts = None
         if spec.outputs.artifacts is not None:
             from cookbook_runtime.framework._artifacts import ArtifactMirror
 
             artifacts = ArtifactMirror.from_binding(spec.outputs.artifacts)
-            await artifacts.restore(rd.path)
+            if inspect_run_dir(rd.path) != "run":  # the guard first: never restore among a user's files
+                await artifacts.restore(rd.path)
         try:
-            ctx: Context = await run_pipeline(spec, ports, rd, artifacts=artifacts, progress=progress)
-        finally:
-            await ports.aclose()
+            ctx: Context = await run_pipeline(
+                spec, ports, rd, artifacts=artifacts, if_exists=if_exists, files=files, progress=progress
+            )
+        except BaseException:
+            await ports.aclose(raise_errors=False)
+            raise
+        await ports.aclose()
         return RunResult(spec, run_dir, ctx.outputs, planned)
 
-    def run_spec(self, spec: Experiment, *, progress: ProgressListener | None = None) -> RunResult:
+    def run_spec(
+        self, spec: Experiment, *, if_exists: IfExists = "resume", progress: ProgressListener | None = None
+    ) -> RunResult:
         """Run an experiment spec (e.g. one read from `cookbook spec`)."""
         import asyncio  # deferred: importing the facade should stay cheap
-        return asyncio.run(self.arun_spec(spec, progress=progress))
+        return asyncio.run(self.arun_spec(spec, if_exists=if_exists, progress=progress))
 
     async def arun(
         self,

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cookbook_runtime.framework import read_jsonl
+from cookbook_runtime.user_files import iter_jsonl
 from cookbook_runtime.ports import Pending, TrainingClient
 
 __all__ = [
@@ -79,7 +79,8 @@ def resolve_run_path(path: str | None, run_dir: Path) -> str | None:
 def read_checkpoints(run_dir: Path) -> list[CheckpointRecord]:
     """Every checkpoint recorded in the run directory, oldest first, with usable paths."""
     records = []
-    for obj in read_jsonl(Path(run_dir) / CHECKPOINTS_FILE):
+    path = Path(run_dir) / CHECKPOINTS_FILE
+    for obj in iter_jsonl(path, "run file", hint="the run directory is damaged: restore the file or start a new run"):
         if obj.get("state_path") and "name" in obj and "step" in obj:
             record = CheckpointRecord.from_json(obj)
             records.append(

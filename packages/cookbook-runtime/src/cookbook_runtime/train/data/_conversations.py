@@ -35,6 +35,26 @@ def _problem(row: Any, messages_field: str) -> str | None:
         content = message.get("content")
         if not isinstance(content, str | list):
             return f"message {i} content must be a string or a list of parts"
+        if isinstance(content, list):
+            for j, part in enumerate(content):
+                problem = _part_problem(part)
+                if problem is not None:
+                    return f"message {i} content part {j} {problem}"
+    return None
+
+
+_PART_FIELDS = {"text": "text", "thinking": "thinking", "image": "image"}
+"""Content part type -> the string field it carries (renderers' `ContentPart`)."""
+
+
+def _part_problem(part: Any) -> str | None:
+    if not isinstance(part, Mapping):
+        return f"is a {type(part).__name__}, not an object like {{'type': 'text', 'text': '...'}}"
+    kind = part.get("type")
+    if kind not in _PART_FIELDS:
+        return f"has type {kind!r}; expected one of {sorted(_PART_FIELDS)}"
+    if not isinstance(part.get(_PART_FIELDS[kind]), str):
+        return f"of type {kind!r} needs a string {_PART_FIELDS[kind]!r} field"
     return None
 
 

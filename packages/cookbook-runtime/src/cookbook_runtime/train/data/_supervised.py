@@ -126,15 +126,30 @@ class SupervisedDataset:
         if seen:
             yield Batch(epoch, batch_index, data, skipped)
 
+    def check_first_rows(self, n: int = 4) -> None:
+        """Convert the first `n` rows in file order, raising on the first malformed one.
+
+        A cheap check before a run starts (`preflight`): the rest are still checked
+        lazily, each when its batch is built.
+        """
+        for index, row in enumerate(self._rows.take(n)):
+            self._convert(row, index)
+
     def _convert(self, row: Any, index: int) -> Datum | None:
         try:
             messages = conversation_from_row(
                 row, messages_field=self.messages_field, dataset=self.name, split=self.split, index=index
             )
             try:
-                return self._to_datum(messages)
+                datum = self._to_datum(messages)
             except DataError as exc:
                 raise DataError(f"dataset {self.name!r} split {self.split!r} row {index}: {exc}") from exc
+            if not any(w > 0 for w in datum.weights()):
+                raise DataError(
+                    f"dataset {self.name!r} split {self.split!r} row {index} has no token that carries loss "
+                    "(no assistant message, or all of it truncated); fix the row or set skip_malformed=true"
+                )
+            return datum
         except DataError as exc:
             if not self.skip_malformed:
                 raise

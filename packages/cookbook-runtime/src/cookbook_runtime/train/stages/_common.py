@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
-from cookbook_runtime.ir import DatasetRef, TrainingConfig
+from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import DatasetStore, Rows
 from cookbook_runtime.train.data import ToDatum
 from cookbook_runtime.types import Tokenizer
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from cookbook_runtime.train.renderers import Renderer
 
 __all__ = [
+    "check_renderer_name",
+    "check_train_on_what",
     "held_out_rows",
     "make_to_datum",
     "renderer_for",
@@ -24,9 +26,10 @@ __all__ = [
 ]
 
 
-def require_training(ctx: Context, stage: str) -> TrainingConfig:
+def require_training(ctx: Context | Experiment, stage: str) -> TrainingConfig:
     """The experiment's training config, or a `ConfigError` saying the stage needs one."""
-    training = ctx.experiment.training
+    experiment = ctx if isinstance(ctx, Experiment) else ctx.experiment
+    training = experiment.training
     if training is None:
         raise ConfigError(f"stage {stage!r} needs the experiment's 'training' section; add one to the spec")
     return training
@@ -47,6 +50,28 @@ def renderer_name_for(training: TrainingConfig) -> str:
 
     name: str = recommended_renderer(training.model.name)
     return name
+
+
+def check_renderer_name(name: str) -> None:
+    """Raise `UnknownNameError` for a renderer name no factory is registered under."""
+    from cookbook_runtime.errors import UnknownNameError
+    from cookbook_runtime.train.renderers import renderer_names
+
+    known = renderer_names()
+    if name not in known:
+        raise UnknownNameError("renderer", name, known)
+
+
+def check_train_on_what(value: str) -> None:
+    """Raise `ConfigError` for a `train_on_what` that is not a TrainOnWhat value."""
+    from cookbook_runtime.train.renderers import TrainOnWhat
+
+    try:
+        TrainOnWhat(value)
+    except ValueError:
+        from cookbook_runtime.errors import UnknownNameError
+
+        raise UnknownNameError("train_on_what", value, [m.value for m in TrainOnWhat]) from None
 
 
 def renderer_for(name: str, tokenizer: Tokenizer) -> Renderer:

@@ -7,13 +7,17 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
-from cookbook_runtime.ports import is_configured
+from cookbook_runtime.ir import Experiment
+from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.data import open_supervised_splits
 from cookbook_runtime.train.evaluators import NllEvaluator
 from cookbook_runtime.train.loops.supervised import train_supervised
 from cookbook_runtime.train.metrics import setup_metric_loggers
 from cookbook_runtime.train.stages._common import (
+    check_renderer_name,
+    check_train_on_what,
     make_to_datum,
     renderer_for,
     renderer_name_for,
@@ -56,6 +60,29 @@ class SupervisedTrainStage:
 
     name: ClassVar[str] = "supervised_train"
     Options: ClassVar[type[BaseModel]] = SupervisedTrainOptions
+
+    async def preflight(self, experiment: Experiment, ports: Ports, options: SupervisedTrainOptions) -> None:
+        """Before the run directory exists: the model resolves, the renderer is known,
+        the dataset opens and its first rows of each split convert to datums."""
+        training = require_training(experiment, self.name)
+        ref = require_dataset(training, self.name)
+        renderer_name = renderer_name_for(training)
+        check_renderer_name(renderer_name)
+        check_train_on_what(options.train_on_what)
+        tokenizer = ports.service.get_tokenizer(training.model.name)
+        renderer = renderer_for(renderer_name, tokenizer)
+        to_datum = make_to_datum(renderer, training, options.train_on_what, options.weight_reduction)
+        train, test = open_supervised_splits(
+            ports.datasets, ref, to_datum, batch_size=training.batch_size, seed=training.seed
+        )
+        for dataset in (train, test):
+            if dataset is not None:
+                dataset.check_first_rows()
+        if train.num_batches == 0:
+            raise ConfigError(
+                f"dataset {ref.name!r} has {train.num_rows} training rows, fewer than one batch of "
+                f"{training.batch_size}: lower batch_size"
+            )
 
     async def run(self, ctx: Context, options: SupervisedTrainOptions) -> dict[str, Any]:
         training = require_training(ctx, self.name)
