@@ -26,6 +26,17 @@ def _user(folder: Path, blobs_options: str = 'root = "/data/blobs"') -> Path:
     return path
 
 
+def _runnable_user(folder: Path) -> Path:
+    """A user manifest whose bound options the fakes really take (a run checks them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "manifests.toml"
+    states = (folder / "states").as_posix()
+    path.write_text(
+        f'[manifests.lab]\nextends = "test"\n[manifests.lab.ports.service]\nadapter = "fake"\noptions = {{ root = "{states}" }}\n'
+    )
+    return path
+
+
 def test_bound_spec_records_overrides_and_the_resolved_wiring(tmp_path: Path) -> None:
     runtime = Runtime("lab", overrides={"hub": PortBinding(adapter="unconfigured")}, user_manifests=_user(tmp_path))
     spec = runtime.bind(_spec())
@@ -39,7 +50,7 @@ def test_bound_spec_records_overrides_and_the_resolved_wiring(tmp_path: Path) ->
 
 
 async def test_experiment_json_alone_rebuilds_the_runs_wiring(tmp_path: Path, calls: list[str]) -> None:
-    user = _user(tmp_path)
+    user = _runnable_user(tmp_path)
     overrides = {"embeddings": PortBinding(adapter="unconfigured"), "hub": PortBinding(adapter="unconfigured")}
     first = Runtime("lab", overrides=overrides, run_dir=tmp_path / "run", user_manifests=user)
     await first.arun_spec(_spec())
@@ -62,7 +73,7 @@ def test_a_manifest_that_changed_since_the_spec_is_reported(
 
 
 async def test_resuming_with_other_wiring_names_what_differs(tmp_path: Path, calls: list[str]) -> None:
-    user = _user(tmp_path)
+    user = _runnable_user(tmp_path)
     await Runtime("lab", run_dir=tmp_path / "run", user_manifests=user).arun_spec(_spec())
     other = Runtime("lab", overrides={"hub": PortBinding(adapter="fake")}, run_dir=tmp_path / "run", user_manifests=user)
     with pytest.raises(ConfigError, match="differs in: backend"):

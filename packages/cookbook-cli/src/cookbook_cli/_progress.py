@@ -81,8 +81,12 @@ class ProgressBar:
         self._bar: RichProgress | None = None
         self._tasks: dict[str, TaskID] = {}
         self._library_bars = _LibraryBarsOff()
+        self._active = False
 
     def __enter__(self) -> ProgressBar:
+        if self._enabled:
+            self._active = True
+            self._library_bars.__enter__()
         return self
 
     def _start(self) -> RichProgress:
@@ -107,13 +111,12 @@ class ProgressBar:
             console=self._console,
             transient=False,
         )
-        self._library_bars.__enter__()
         self._bar.start()
         return self._bar
 
     def update(self, progress: Progress) -> None:
         """Show one progress report (called by the runtime, from the run's thread)."""
-        if not self._enabled:
+        if not self._active:
             return
         bar = self._bar or self._start()
         task = self._tasks.get(progress.stage)
@@ -133,4 +136,6 @@ class ProgressBar:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+        if self._active:
+            self._active = False
             self._library_bars.__exit__()

@@ -15,7 +15,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context, IfExists, PlannedStage, ProgressListener, RunDir, inspect_run_dir
+from cookbook_runtime.framework import (
+    Context,
+    IfExists,
+    PlannedStage,
+    ProgressListener,
+    RunDir,
+    inspect_run_dir,
+)
 from cookbook_runtime.framework import run as run_pipeline
 from cookbook_runtime.framework import validate as validate_pipeline
 from cookbook_runtime.ir import BackendRef, Experiment, PortBinding

@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cookbook_runtime.user_files import iter_jsonl
+from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.ports import Pending, TrainingClient
+from cookbook_runtime.user_files import iter_jsonl
 
 __all__ = [
     "CHECKPOINTS_FILE",
@@ -59,6 +60,25 @@ class CheckpointRecord:
         )
 
 
+_DAMAGED = "the run directory is damaged: restore the file or start a new run"
+
+
+def _record(obj: dict[str, Any], path: Path, number: int) -> CheckpointRecord:
+    def bad(problem: str) -> ConfigError:
+        return ConfigError(f"run file {str(path)!r}: line {number}: {problem}; {_DAMAGED}")
+
+    for key in ("state_path", "sampler_path", "name"):
+        if obj.get(key) is not None and not isinstance(obj[key], str):
+            raise bad(f"{key} is not a string")
+    for key in ("step", "epoch", "batch"):
+        if key in obj and (isinstance(obj[key], bool) or not isinstance(obj[key], int)):
+            raise bad(f"{key} is not a whole number")
+    missing = [key for key in ("name", "step", "state_path") if not obj.get(key) and obj.get(key) != 0]
+    if missing:
+        raise bad(f"missing {', '.join(missing)}")
+    return CheckpointRecord.from_json(obj)
+
+
 def _relative_to_run(path: str | None, run_dir: Path) -> str | None:
     """`path` relative to `run_dir` when it is a local path inside it; unchanged otherwise."""
     if path is None or "://" in path or not Path(path).is_absolute():
@@ -77,19 +97,22 @@ def resolve_run_path(path: str | None, run_dir: Path) -> str | None:
 
 
 def read_checkpoints(run_dir: Path) -> list[CheckpointRecord]:
-    """Every checkpoint recorded in the run directory, oldest first, with usable paths."""
+    """Every checkpoint recorded in the run directory, oldest first, with usable paths.
+
+    A line that is not a checkpoint record (a field missing or of the wrong type)
+    raises `ConfigError` naming the file: the directory was damaged or hand-edited.
+    """
     records = []
     path = Path(run_dir) / CHECKPOINTS_FILE
-    for obj in iter_jsonl(path, "run file", hint="the run directory is damaged: restore the file or start a new run"):
-        if obj.get("state_path") and "name" in obj and "step" in obj:
-            record = CheckpointRecord.from_json(obj)
-            records.append(
-                replace(
-                    record,
-                    state_path=resolve_run_path(record.state_path, run_dir) or record.state_path,
-                    sampler_path=resolve_run_path(record.sampler_path, run_dir),
-                )
+    for number, obj in enumerate(iter_jsonl(path, "run file", hint=_DAMAGED), start=1):
+        record = _record(obj, path, number)
+        records.append(
+            replace(
+                record,
+                state_path=resolve_run_path(record.state_path, run_dir) or record.state_path,
+                sampler_path=resolve_run_path(record.sampler_path, run_dir),
             )
+        )
     return records
 
 
