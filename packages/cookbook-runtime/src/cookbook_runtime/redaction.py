@@ -18,9 +18,11 @@ REDACTED = "***"
 _NAMES = r"api[_-]?key|token|auth|secret|password|passwd|credentials?|private[_-]?key|access[_-]?key"
 # Whole name segments, so `hf_token` and `aws_secret_access_key` match but `max_tokens` does not.
 _SECRET = re.compile(rf"(^|[_-])({_NAMES})($|[_-])", re.I)
-# `key = value`, `key: value`, `"key": "value"`, `key=value` in free text, for a secret-named key.
+# `key=value`, `key = "value"`, `key: "value"`, `"key": "value"` in free text, for a secret-named key.
+# A bare word after a colon is not taken for a value: `api_key: Input should be a string` is prose.
 _SECRET_ASSIGNMENT = re.compile(
-    rf"""(?P<key>[\w-]*(?:{_NAMES})[\w-]*)(?P<sep>["']?\s*[:=]\s*)(?P<value>"[^"]*"?|'[^']*'?|[^\s,;}}\]]+)""",
+    rf"""(?P<key>[\w-]*(?:{_NAMES})[\w-]*)(?:(?P<sep>["']?\s*[:=]\s*)(?P<value>"[^"]*"?|'[^']*'?)"""
+    rf"""|(?P<eq>["']?\s*=\s*)(?P<bare>[^\s,;}}\]]+))""",
     re.I,
 )
 # Tokens shaped like well-known API keys, wherever they appear.
@@ -52,7 +54,7 @@ def _hide(match: re.Match[str]) -> str:
     key = match.group("key")
     if not is_secret_key(key.strip("\"'")):
         return match.group(0)
-    return f"{key}{match.group('sep')}{REDACTED}"
+    return f"{key}{match.group('sep') or match.group('eq')}{REDACTED}"
 
 
 def redact_text(text: str) -> str:
