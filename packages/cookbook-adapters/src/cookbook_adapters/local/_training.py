@@ -34,7 +34,7 @@ from cookbook_adapters.local._checkpoints import SamplerMeta, StateMeta, read_st
 from cookbook_adapters.local._losses import REQUIRED_INPUTS, compute_loss
 from cookbook_adapters.local._models import LoraSpec
 from cookbook_adapters.local._paths import atomic_directory
-from cookbook_adapters.local._sampling import LocalSamplingClient
+from cookbook_adapters.local._sampling import LocalSamplingClient, snapshot_model
 from cookbook_adapters.local._worker import LocalPending, Worker
 
 __all__ = ["LocalTrainingClient"]
@@ -45,6 +45,7 @@ _TRAINABLE = "trainable.safetensors"
 _OPTIMIZER = "optimizer.pt"
 
 SamplerOpener = Callable[[str], Awaitable[LocalSamplingClient]]
+SamplerTracker = Callable[[LocalSamplingClient], LocalSamplingClient]
 
 
 class LocalTrainingClient:
@@ -59,6 +60,7 @@ class LocalTrainingClient:
         spec: LoraSpec,
         root: Path,
         open_sampler: SamplerOpener,
+        track_sampler: SamplerTracker | None = None,
     ) -> None:
         self.base_model = base_model
         self.spec = spec
@@ -68,6 +70,8 @@ class LocalTrainingClient:
         self._tokenizer = tokenizer
         self._root = root
         self._open_sampler = open_sampler
+        self._track_sampler = track_sampler or (lambda client: client)
+        self.on_close: Callable[[LocalTrainingClient], None] | None = None
         self._params = [p for p in model.parameters() if p.requires_grad]
         self._named = {n: p for n, p in model.named_parameters() if p.requires_grad}
         self._device = next(model.parameters()).device
@@ -238,8 +242,15 @@ class LocalTrainingClient:
         return str(atomic_directory(dest, fill, replace=True).resolve())
 
     async def sampling_client(self, name: str | None = None) -> LocalSamplingClient:
-        path = await (await self.save_weights_for_sampler(name or f"step-{self.step:06d}")).result()
-        return await self._open_sampler(path)
+        """A sampler over the weights as of this call's place in the queue, without touching disk.
+
+        The snapshot copies only the trainable tensors (see `snapshot_model`), so an RL
+        iteration's refresh costs a LoRA-sized copy; `save_weights_for_sampler` is the
+        persistent path for `sample` and export.
+        """
+        handle = self._worker.submit(lambda: snapshot_model(self._model))
+        model = await handle.result()
+        return self._track_sampler(LocalSamplingClient(model, self._tokenizer))
 
     # -- description -----------------------------------------------------------------
 
@@ -257,6 +268,9 @@ class LocalTrainingClient:
 
     async def close(self) -> None:
         self._worker.close()
+        if self.on_close is not None:
+            self.on_close(self)
+            self.on_close = None
 
 
 def _safe_name(name: str) -> str:
