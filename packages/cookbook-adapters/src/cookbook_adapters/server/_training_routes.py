@@ -152,12 +152,12 @@ def training_router(state: ServerState) -> APIRouter:
         body = parse(tt.SaveWeightsForSamplerRequest, await read_json(request))
         record = state.model(body.model_id)
         if body.path is None:  # save_weights_and_get_sampling_client: a snapshot, no files
+            sampler_id = f"{record.session_id}:sample:{state.next_name('s')}"  # named at submit time
             snapshot = asyncio.ensure_future(record.client.sampling_client())
             await asyncio.sleep(0)  # let it take its place in the model's queue before replying
 
             async def snapshot_work() -> FutureResult:
                 sampler = await snapshot
-                sampler_id = f"{record.session_id}:sample:{state.next_name('s')}"
                 state.samplers[sampler_id] = SamplerRecord(
                     sampler_id, record.session_id, record.base_model, None, sampler
                 )
