@@ -6,6 +6,7 @@ Real torch training, real files, real sampling, in subprocesses the way a user r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,17 +32,20 @@ def test_sl_basic_trains_resumes_and_samples(tmp_path: Path) -> None:
     assert checkpoints and checkpoints[-1]["final"] and checkpoints[-1]["sampler_path"]
     assert "run directory: runs/sl" in first.stdout
     assert "prompt:" in first.stdout and "answer:" in first.stdout
+    match = re.search(r"held-out exact match: (\d\.\d\d) \((\d+)/(\d+)\)", first.stdout)
+    assert match, first.stdout
+    assert int(match[3]) >= 50 and float(match[1]) >= 0.60, match[0]
 
     again = run_cli("run", "sl_basic", "log_path=runs/sl", module=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "resuming run in runs/sl" in again.stderr
     skipped = {e["stage"] for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "stage_skipped"}
-    assert {"supervised_train", "sample"} <= skipped
+    assert {"supervised_train", "evaluate_exact_match", "sample"} <= skipped
     assert len(list(read_jsonl(run_dir / "metrics.jsonl"))) == len(rows)  # nothing retrained
 
-    chat = run_cli("sample", "runs/sl", "Spell jacket.", "--max-tokens", "16", module=True, timeout=600)
+    chat = run_cli("sample", "runs/sl", "reverse d o g", "--max-tokens", "16", module=True, timeout=600)
     assert chat.returncode == 0, chat.stderr[-3000:]
-    assert chat.stdout.startswith("user: Spell jacket.\nassistant: ")
+    assert chat.stdout.startswith("user: reverse d o g\nassistant: ")
 
     listing = run_cli("runs", module=True)
     assert listing.returncode == 0

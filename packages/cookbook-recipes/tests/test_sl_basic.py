@@ -85,12 +85,13 @@ def test_build_validates_and_round_trips(manifest: str) -> None:
     runtime = Runtime(manifest=manifest)
     spec = runtime.build_spec("sl_basic", {"max_steps": 5, "sample_prompt": "hi"})
     planned = validate(spec)
-    assert [p.spec.name for p in planned] == ["supervised_train", "sample"]
+    offline = ["evaluate_exact_match"] if manifest in ("local", "test") else []
+    assert [p.spec.name for p in planned] == ["supervised_train", *offline, "sample"]
     assert spec.training is not None and spec.training.max_steps == 5
     assert spec.backend.manifest == manifest
     assert type(spec).from_json(spec.to_json()) == spec
     assert spec.recipe == RECIPE.name
-    assert spec.pipeline[1].options["prompt"] == "hi"
+    assert spec.pipeline[-1].options["prompt"] == "hi"
 
 
 def _tiny_chat_store() -> FakeDatasetStore:
@@ -111,6 +112,8 @@ def test_whole_pipeline_on_the_test_manifest(tmp_path: Path) -> None:
     sample = result.outputs["sample"]
     assert sample["sampler_path"] == train["final_sampler_path"]
     assert sample["prompt"]
+    exact = result.outputs["evaluate_exact_match"]
+    assert exact["total"] == 32 and exact["sampler_path"] == train["final_sampler_path"]
     rows = list(read_jsonl(tmp_path / "metrics.jsonl"))
     evals = [r["test/nll"] for r in rows if "test/nll" in r]
     assert evals[-1] < evals[0]

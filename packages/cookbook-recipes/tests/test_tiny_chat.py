@@ -34,13 +34,16 @@ def test_held_out_questions_never_appear_in_training() -> None:
 
 def test_answers_are_correct() -> None:
     rows = tiny_chat.generate(3, {"train": 300, "test": 0})["train"]
+    seen = set()
     for row in rows:
-        q, a = row["messages"][0]["content"], row["messages"][1]["content"]
-        if q.startswith("What is") and " + " in q:
-            x, y = q.removeprefix("What is ").removesuffix("?").split(" + ")
-            assert a == f"{x} + {y} = {int(x) + int(y)}", q
-        if q.startswith("Reverse the word "):
-            assert a.replace(" ", "") == q.removeprefix("Reverse the word ").removesuffix(".")[::-1], q
+        question, answer = row["messages"][0]["content"], row["messages"][1]["content"]
+        task, *letters = question.split(" ")
+        seen.add(task)
+        assert all(len(c) == 1 and c.isalpha() for c in letters), question
+        assert tiny_chat.MIN_LETTERS <= len(letters) <= tiny_chat.MAX_LETTERS, question
+        expected = {"copy": letters, "reverse": letters[::-1], "sort": sorted(letters)}[task]
+        assert answer == " ".join(expected), question
+    assert seen == set(tiny_chat.TASKS)
 
 
 def test_recipes_write_files_only_through_the_runtime_helper() -> None:

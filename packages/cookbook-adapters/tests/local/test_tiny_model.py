@@ -86,3 +86,12 @@ def test_builds_are_byte_identical(tmp_path: Path) -> None:
     a, b = tiny_chat_dir(tmp_path / "a"), tiny_chat_dir(tmp_path / "b")
     for name in ("model.safetensors", "tokenizer.json", "config.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_letters_written_as_words_are_one_token_each(service: LocalServiceClient, tiny: str) -> None:
+    """The tiny-chat tasks spell strings one letter per word; each letter must be its own token."""
+    tok = service.get_tokenizer(tiny)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    assert len(tok.encode(" ".join(letters), add_special_tokens=False)) == len(letters)
+    for task in ("copy", "reverse", "sort"):
+        assert len(tok.encode(f"{task} q z", add_special_tokens=False)) == 3, task

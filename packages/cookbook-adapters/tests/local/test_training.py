@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import torch
 from cookbook_adapters.local import LocalServiceClient
+from cookbook_runtime.errors import BackendError
 from cookbook_runtime.train.types import AdamParams
 from local_data import batch, datum
 from safetensors.torch import load_file
@@ -133,3 +134,41 @@ async def test_weight_decay_is_decoupled(service: LocalServiceClient, tiny: str)
         after.append(load_file(saved / "trainable.safetensors"))
     for name, p in before.items():
         assert torch.allclose(after[0][name] - after[1][name], lr * wd * p, atol=1e-6), name
+
+
+async def test_tensor_work_runs_on_the_worker_thread(
+    service: LocalServiceClient, tiny: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from cookbook_adapters.local import _training
+
+    threads: list[str] = []
+    real = _training.to_batch
+
+    def recording(prepared: Any, device: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(prepared, device)
+
+    monkeypatch.setattr(_training, "to_batch", recording)
+    client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+    data = batch(client.tokenizer())
+    await (await client.forward_backward(data, "cross_entropy")).result()
+    await (await client.forward(data)).result()
+    assert len(threads) == 2 and all(t.startswith("cookbook-train") for t in threads), threads
+    await client.close()
+
+
+async def test_checkpoint_names_are_fixed_when_queued(service: LocalServiceClient, tiny: str) -> None:
+    client = await service.create_lora_training_client(tiny, rank=4, seed=0)
+    data = batch(client.tokenizer())
+    with pytest.raises(BackendError, match="no usable characters"):
+        await client.save_state("...")  # refused at the call, not when the worker gets to it
+    await client.forward_backward(data, "cross_entropy")
+    await client.optim_step(AdamParams(learning_rate=1e-2))
+    first = await client.save_state("a")
+    second = await client.save_weights_for_sampler("a")
+    paths = [await first.result(), await second.result()]
+    assert paths[0].endswith("/states/" + client.model_id + "/a"), paths
+    assert paths[1].endswith("/samplers/" + client.model_id + "/a"), paths
+    await client.close()

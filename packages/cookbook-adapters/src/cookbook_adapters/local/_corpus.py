@@ -1,9 +1,10 @@
 """The text the tiny model's tokenizer is trained on, generated from a seed.
 
-It must give short, whole-word tokens for what the tiny recipes train on: digits
-(split one per token, as Qwen does), arithmetic, letters of both cases, common
-English words and the chat markup. Generating it keeps the wheel small and the
-tokenizer reproducible.
+It must give the tokens that make the tiny recipes' tasks learnable: one token per
+digit (split as Qwen does), one per letter written as a word of its own (the
+letter-string tasks `copy q w e`, `reverse ...`, `sort ...`), whole tokens for
+common English words and the task words, and the chat markup. Generating it keeps
+the wheel small and the tokenizer reproducible.
 """
 
 from __future__ import annotations
@@ -297,6 +298,13 @@ def _string_task(rng: random.Random) -> str:
     )
 
 
+def _letter_task(rng: random.Random) -> str:
+    letters = [rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 6))]
+    name = rng.choice(("copy", "reverse", "sort"))
+    answer = {"copy": letters, "reverse": letters[::-1], "sort": sorted(letters)}[name]
+    return f"{name} {' '.join(letters)}\n{' '.join(answer)}"
+
+
 def _sentence(rng: random.Random) -> str:
     words = [rng.choice(WORDS) for _ in range(rng.randint(3, 12))]
     text = " ".join(words)
@@ -306,8 +314,8 @@ def _sentence(rng: random.Random) -> str:
 
 
 def _chat(rng: random.Random) -> str:
-    user = rng.choice((_arithmetic, _string_task, _sentence))(rng)
-    reply = rng.choice((_arithmetic, _string_task, _sentence))(rng)
+    user = rng.choice((_arithmetic, _string_task, _sentence, _letter_task))(rng)
+    reply = rng.choice((_arithmetic, _string_task, _sentence, _letter_task))(rng)
     return f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{reply}<|im_end|>\n"
 
 
@@ -319,6 +327,6 @@ def corpus_lines(seed: int = 0, n: int = 6000) -> Iterator[str]:
     yield " ".join(w.capitalize() for w in WORDS)
     yield " ".join(w.upper() for w in WORDS)
     yield " ".join(_CHAT_BITS)
-    makers = (_arithmetic, _string_task, _sentence, _sentence, _chat)
+    makers = (_arithmetic, _string_task, _sentence, _sentence, _letter_task, _chat)
     for _ in range(n):
         yield rng.choice(makers)(rng)

@@ -92,9 +92,21 @@ class LocalServiceClient:
             spec=spec,
             root=self.root,
             open_sampler=self._open_sampler,
+            track_sampler=self._track,
         )
         self._clients.append(client)
+        client.on_close = self._forget
         return client
+
+    def _track(self, client: LocalSamplingClient) -> LocalSamplingClient:
+        """Remember `client` until it is closed, so `close()` can close what is left."""
+        self._clients.append(client)
+        client.on_close = self._forget
+        return client
+
+    def _forget(self, client: LocalTrainingClient | LocalSamplingClient) -> None:
+        if client in self._clients:
+            self._clients.remove(client)
 
     # -- ServiceClient ---------------------------------------------------------------
 
@@ -136,9 +148,7 @@ class LocalServiceClient:
             model = load_model(self._model_dir(base_model), self.device, self.dtype)
             return LocalSamplingClient(model, self.get_tokenizer(base_model))
 
-        client = await asyncio.to_thread(build)
-        self._clients.append(client)
-        return client
+        return self._track(await asyncio.to_thread(build))
 
     async def _open_sampler(self, path: str) -> LocalSamplingClient:
         meta = read_sampler_meta(path)
@@ -151,11 +161,9 @@ class LocalServiceClient:
                 model = PeftModel.from_pretrained(base, path, is_trainable=False).merge_and_unload()
             return LocalSamplingClient(model, self.get_tokenizer(meta.base_model), model_path=path)
 
-        client = await asyncio.to_thread(build)
-        self._clients.append(client)
-        return client
+        return self._track(await asyncio.to_thread(build))
 
     async def close(self) -> None:
-        for client in self._clients:
+        for client in list(self._clients):
             await client.close()
         self._clients.clear()

@@ -29,9 +29,9 @@ __all__ = ["TINY_CHAT", "tiny_chat_dir"]
 logger = logging.getLogger(__name__)
 
 TINY_CHAT = "cookbook/tiny-chat"
-_BUILD_VERSION = 1
+_BUILD_VERSION = 2
 _SEED = 0
-_VOCAB_SIZE = 3072
+_VOCAB_SIZE = 1024
 _SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 _ADDED = ("<think>", "</think>", "<tool_call>", "</tool_call>")
 _MODEL: dict[str, Any] = {

@@ -1,9 +1,11 @@
 """`LocalTrainingClient`: one trainable model (LoRA or full) on this machine.
 
 Every request runs on the client's single worker thread in submission order; the
-async methods return as soon as the request is queued (see `_worker`). Batches are
-turned into tensors in the calling thread before queueing, so that work overlaps
-the previous request's compute and a malformed `Datum` fails at the call.
+async methods return as soon as the request is queued (see `_worker`). A batch is
+checked on the calling thread, so a malformed `Datum` fails at the call, but its
+tensors are built and copied to the device on the worker, never on the event loop.
+Checkpoint names and directories are fixed when a save is queued, so a queued save
+cannot be misnamed by steps that run before it.
 """
 
 from __future__ import annotations
@@ -29,12 +31,19 @@ from cookbook_runtime.train.types import (
 )
 from safetensors.torch import load_file, save_file
 
-from cookbook_adapters.local._batch import Batch, make_batch, target_logprobs, to_outputs
+from cookbook_adapters.local._batch import (
+    Batch,
+    Prepared,
+    prepare,
+    target_logprobs,
+    to_batch,
+    to_outputs,
+)
 from cookbook_adapters.local._checkpoints import SamplerMeta, StateMeta, read_state_meta
 from cookbook_adapters.local._losses import REQUIRED_INPUTS, compute_loss
 from cookbook_adapters.local._models import LoraSpec
 from cookbook_adapters.local._paths import atomic_directory
-from cookbook_adapters.local._sampling import LocalSamplingClient
+from cookbook_adapters.local._sampling import LocalSamplingClient, snapshot_model
 from cookbook_adapters.local._worker import LocalPending, Worker
 
 __all__ = ["LocalTrainingClient"]
@@ -45,6 +54,7 @@ _TRAINABLE = "trainable.safetensors"
 _OPTIMIZER = "optimizer.pt"
 
 SamplerOpener = Callable[[str], Awaitable[LocalSamplingClient]]
+SamplerTracker = Callable[[LocalSamplingClient], LocalSamplingClient]
 
 
 class LocalTrainingClient:
@@ -59,6 +69,7 @@ class LocalTrainingClient:
         spec: LoraSpec,
         root: Path,
         open_sampler: SamplerOpener,
+        track_sampler: SamplerTracker | None = None,
     ) -> None:
         self.base_model = base_model
         self.spec = spec
@@ -68,6 +79,8 @@ class LocalTrainingClient:
         self._tokenizer = tokenizer
         self._root = root
         self._open_sampler = open_sampler
+        self._track_sampler = track_sampler or (lambda client: client)
+        self.on_close: Callable[[LocalTrainingClient], None] | None = None
         self._params = [p for p in model.parameters() if p.requires_grad]
         self._named = {n: p for n, p in model.named_parameters() if p.requires_grad}
         self._device = next(model.parameters()).device
@@ -79,8 +92,8 @@ class LocalTrainingClient:
     async def forward(
         self, data: Sequence[Datum], loss_fn: LossName = "cross_entropy"
     ) -> LocalPending[ForwardBackwardOutput]:
-        batch = make_batch(data, self._device)
-        return self._worker.submit(lambda: self._run_forward(batch, loss_fn))
+        prepared = prepare(data)
+        return self._worker.submit(lambda: self._run_forward(self._tensors(prepared), loss_fn))
 
     async def forward_backward(
         self,
@@ -88,16 +101,23 @@ class LocalTrainingClient:
         loss_fn: LossName,
         loss_fn_config: Mapping[str, float] | None = None,
     ) -> LocalPending[ForwardBackwardOutput]:
-        batch = make_batch(data, self._device)
+        prepared = prepare(data)
         config = dict(loss_fn_config or {})
-        return self._worker.submit(lambda: self._run_forward_backward(batch, loss_fn, config))
+        return self._worker.submit(
+            lambda: self._run_forward_backward(self._tensors(prepared), loss_fn, config)
+        )
 
     async def forward_backward_custom(
         self, data: Sequence[Datum], loss_fn: CustomLossFn
     ) -> LocalPending[ForwardBackwardOutput]:
-        batch = make_batch(data, self._device)
+        prepared = prepare(data)
         datums = list(data)
-        return self._worker.submit(lambda: self._run_custom(datums, batch, loss_fn))
+        return self._worker.submit(
+            lambda: self._run_custom(datums, self._tensors(prepared), loss_fn)
+        )
+
+    def _tensors(self, prepared: Prepared) -> Batch:
+        return to_batch(prepared, self._device)
 
     def _run_forward(self, batch: Batch, loss_fn: str) -> ForwardBackwardOutput:
         with torch.inference_mode():
@@ -165,11 +185,10 @@ class LocalTrainingClient:
     # -- state -------------------------------------------------------------------------
 
     async def save_state(self, name: str) -> LocalPending[str]:
-        return self._worker.submit(lambda: self._run_save_state(name))
-
-    def _run_save_state(self, name: str) -> str:
         dest = self._root / "states" / self.model_id / _safe_name(name)
+        return self._worker.submit(lambda: self._run_save_state(dest))
 
+    def _run_save_state(self, dest: Path) -> str:
         def fill(tmp: Path) -> None:
             tensors = {
                 n: p.detach().to("cpu", copy=True).contiguous() for n, p in self._named.items()
@@ -220,11 +239,10 @@ class LocalTrainingClient:
         self.step = meta.step
 
     async def save_weights_for_sampler(self, name: str) -> LocalPending[str]:
-        return self._worker.submit(lambda: self._run_save_sampler(name))
-
-    def _run_save_sampler(self, name: str) -> str:
         dest = self._root / "samplers" / self.model_id / _safe_name(name)
+        return self._worker.submit(lambda: self._run_save_sampler(dest))
 
+    def _run_save_sampler(self, dest: Path) -> str:
         def fill(tmp: Path) -> None:
             if self.spec.rank == 0:
                 self._model.save_pretrained(tmp, safe_serialization=True)
@@ -238,8 +256,15 @@ class LocalTrainingClient:
         return str(atomic_directory(dest, fill, replace=True).resolve())
 
     async def sampling_client(self, name: str | None = None) -> LocalSamplingClient:
-        path = await (await self.save_weights_for_sampler(name or f"step-{self.step:06d}")).result()
-        return await self._open_sampler(path)
+        """A sampler over the weights as of this call's place in the queue, without touching disk.
+
+        The snapshot copies only the trainable tensors (see `snapshot_model`), so an RL
+        iteration's refresh costs a LoRA-sized copy; `save_weights_for_sampler` is the
+        persistent path for `sample` and export.
+        """
+        handle = self._worker.submit(lambda: snapshot_model(self._model))
+        model = await handle.result()
+        return self._track_sampler(LocalSamplingClient(model, self._tokenizer))
 
     # -- description -----------------------------------------------------------------
 
@@ -257,6 +282,9 @@ class LocalTrainingClient:
 
     async def close(self) -> None:
         self._worker.close()
+        if self.on_close is not None:
+            self.on_close(self)
+            self.on_close = None
 
 
 def _safe_name(name: str) -> str:

@@ -156,7 +156,7 @@ class ServerState:
         return idle
 
     async def finish_session(self, session_id: str) -> None:
-        """Close every model and forget every sampler the session made."""
+        """Close every model and sampler the session made, freeing their weights."""
         self.sessions.pop(session_id, None)
         for model_id in [m for m, r in self.models.items() if r.session_id == session_id]:
             record = self.models.pop(model_id)
@@ -165,7 +165,11 @@ class ServerState:
             except Exception:  # closing is best effort; the session is over either way
                 logger.warning("closing model %s failed", model_id, exc_info=True)
         for sampler_id in [s for s, r in self.samplers.items() if r.session_id == session_id]:
-            del self.samplers[sampler_id]
+            sampler = self.samplers.pop(sampler_id)
+            try:
+                await sampler.client.close()
+            except Exception:  # best effort, as for models
+                logger.warning("closing sampler %s failed", sampler_id, exc_info=True)
 
     # -- lookups ----------------------------------------------------------------
 
@@ -284,6 +288,9 @@ class ServerState:
         for record in list(self.models.values()):
             await record.client.close()
         self.models.clear()
+        for sampler in list(self.samplers.values()):
+            await sampler.client.close()
+        self.samplers.clear()
         if self.owns_backend:
             await self.backend.close()
 

@@ -6,6 +6,7 @@ client's submission order is the order the SDK sent the requests in.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, get_args
 
 import zstandard
@@ -150,22 +151,28 @@ def training_router(state: ServerState) -> APIRouter:
     async def save_weights_for_sampler(request: Request) -> dict[str, Any]:
         body = parse(tt.SaveWeightsForSamplerRequest, await read_json(request))
         record = state.model(body.model_id)
+        if body.path is None:  # save_weights_and_get_sampling_client: a snapshot, no files
+            sampler_id = f"{record.session_id}:sample:{state.next_name('s')}"  # named at submit time
+            snapshot = asyncio.ensure_future(record.client.sampling_client())
+            await asyncio.sleep(0)  # let it take its place in the model's queue before replying
+
+            async def snapshot_work() -> FutureResult:
+                sampler = await snapshot
+                state.samplers[sampler_id] = SamplerRecord(
+                    sampler_id, record.session_id, record.base_model, None, sampler
+                )
+                return FutureResult(
+                    json={"sampling_session_id": sampler_id, "type": "save_weights_for_sampler"}
+                )
+
+            return future(state.submit(snapshot_work), model_id=record.model_id)
         name = _checkpoint_name(body.path, "sampler")
         handle = await record.client.save_weights_for_sampler(name)
 
         async def work() -> FutureResult:
             backend_path: str = await handle.result()
             path = state.remember_path(record, "sampler_weights", name, backend_path)
-            if body.path is not None:
-                return FutureResult(json={"path": path, "type": "save_weights_for_sampler"})
-            sampler = await state.backend.create_sampling_client(model_path=backend_path)
-            sampler_id = f"{record.session_id}:sample:{state.next_name('s')}"
-            state.samplers[sampler_id] = SamplerRecord(
-                sampler_id, record.session_id, record.base_model, path, sampler
-            )
-            return FutureResult(
-                json={"sampling_session_id": sampler_id, "type": "save_weights_for_sampler"}
-            )
+            return FutureResult(json={"path": path, "type": "save_weights_for_sampler"})
 
         return future(state.submit(work), model_id=record.model_id)
 

@@ -122,6 +122,13 @@ def _report(result: RunResult) -> None:
             )
     names = {s.key: s.name for s in result.experiment.pipeline}
     for key, outputs in result.outputs.items():
+        if names.get(key) == "evaluate_exact_match" and isinstance(outputs.get("total"), int):
+            console.print(
+                f"[bold]held-out exact match:[/bold] {float(outputs['exact_match']):.2f} "
+                f"({outputs['correct']}/{outputs['total']})",
+                highlight=False,
+            )
+    for key, outputs in result.outputs.items():
         # A `sample` stage's outputs, or any stage returning the same shape (CONVENTIONS.md).
         if "completion" not in outputs or (names.get(key) != "sample" and "prompt" not in outputs):
             continue

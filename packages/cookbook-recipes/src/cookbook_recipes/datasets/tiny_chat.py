@@ -1,9 +1,13 @@
-"""`tiny-chat`: a small chat dataset of arithmetic and string tasks, made by code.
+"""`tiny-chat`: a small chat dataset of letter-string tasks, made by code.
 
-Offline runs need data no hub has to provide. Every conversation is one user task
-and its exact answer (sums, differences, products, reversing, upper-casing, counting
-letters), so a tiny model can visibly learn it in a minute of CPU time. The rows are
-generated from a seed and shipped as JSONL in this package; `python -m
+Offline runs need data no hub has to provide, and a model trained from scratch in a
+minute of CPU time must be able to learn it well enough to answer prompts it never
+saw. Every conversation is one user task on a short string of single letters
+(copy it, reverse it, sort it) and its exact answer. The letters are written one
+per word, so the built-in tokenizer gives one token per letter and the tasks are
+learnable rules, not memorised words; the held-out split shares no prompt with the
+training split, so exact match on it measures a skill that generalises. The rows
+are generated from a seed and shipped as JSONL in this package; `python -m
 cookbook_recipes.datasets.tiny_chat` regenerates them, and a test checks the shipped
 files are exactly what the generator makes.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import string
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +24,7 @@ from typing import Any
 
 from cookbook_runtime.atomic import atomic_write
 
-__all__ = ["DATA_DIR", "NAME", "SPLITS", "generate", "render_jsonl", "write"]
+__all__ = ["DATA_DIR", "NAME", "SPLITS", "TASKS", "generate", "render_jsonl", "write"]
 
 DATA_DIR = Path(__file__).parent / "tiny_chat"
 """Where the shipped splits live: `train.jsonl` and `test.jsonl`."""
@@ -27,64 +32,35 @@ DATA_DIR = Path(__file__).parent / "tiny_chat"
 NAME = "cookbook:tiny_chat"
 """The stable name specs use (entry point `cookbook.datasets:tiny_chat` -> `DATA_DIR`)."""
 
-SPLITS = {"train": 1280, "test": 96}
+SPLITS = {"train": 6000, "test": 64}
 """Rows per split."""
 
 SEED = 1234
 
-_WORDS = (
-    "apple", "river", "stone", "cloud", "tiger", "green", "music", "paper", "light", "sugar",
-    "bread", "chair", "plant", "water", "house", "smile", "grape", "lemon", "ocean", "piano",
-    "robot", "table", "zebra", "candle", "forest", "garden", "honey", "island", "jacket", "kitten",
-    "mango", "night", "orange", "pencil", "queen", "rabbit", "silver", "tomato", "violet", "window",
-    "cat", "dog", "sun", "moon", "star", "tree", "fish", "bird", "book", "door",
-)
+MIN_LETTERS = 3
+MAX_LETTERS = 6
 
-Task = Callable[[random.Random], tuple[str, str]]
+Task = Callable[[list[str]], str]
 
 
-def _add(rng: random.Random) -> tuple[str, str]:
-    a, b = rng.randint(0, 99), rng.randint(0, 99)
-    return f"What is {a} + {b}?", f"{a} + {b} = {a + b}"
+def _letters(rng: random.Random) -> list[str]:
+    return [rng.choice(string.ascii_lowercase) for _ in range(rng.randint(MIN_LETTERS, MAX_LETTERS))]
 
 
-def _subtract(rng: random.Random) -> tuple[str, str]:
-    a, b = sorted((rng.randint(0, 99), rng.randint(0, 99)), reverse=True)
-    return f"What is {a} - {b}?", f"{a} - {b} = {a - b}"
-
-
-def _multiply(rng: random.Random) -> tuple[str, str]:
-    a, b = rng.randint(1, 12), rng.randint(1, 12)
-    return f"What is {a} times {b}?", f"{a} times {b} is {a * b}"
-
-
-def _reverse(rng: random.Random) -> tuple[str, str]:
-    word = rng.choice(_WORDS)
-    return f"Reverse the word {word}.", " ".join(reversed(word))
-
-
-def _upper(rng: random.Random) -> tuple[str, str]:
-    words = " ".join(rng.sample(_WORDS, 2))
-    return f"Write {words} in upper case.", words.upper()
-
-
-def _count(rng: random.Random) -> tuple[str, str]:
-    word = rng.choice(_WORDS)
-    return f"How many letters are in {word}?", f"{word} has {len(word)} letters"
-
-
-def _spell(rng: random.Random) -> tuple[str, str]:
-    word = rng.choice(_WORDS)
-    return f"Spell {word}.", " ".join(word)
-
-
-TASKS: tuple[Task, ...] = (_add, _subtract, _multiply, _reverse, _upper, _count, _spell)
+TASKS: dict[str, Task] = {
+    "copy": lambda letters: " ".join(letters),
+    "reverse": lambda letters: " ".join(reversed(letters)),
+    "sort": lambda letters: " ".join(sorted(letters)),
+}
+"""Task word -> its answer for a list of letters; the prompt is `"<word> a b c"`."""
 
 
 def _conversations(rng: random.Random) -> Iterator[dict[str, Any]]:
+    names = sorted(TASKS)
     while True:
-        task = rng.choice(TASKS)
-        question, answer = task(rng)
+        name = rng.choice(names)
+        letters = _letters(rng)
+        question, answer = f"{name} {' '.join(letters)}", TASKS[name](letters)
         yield {
             "messages": [
                 {"role": "user", "content": question},

@@ -85,3 +85,8 @@ class SlBasicConfig(BaseModel):
         default=None, description="User message for the final sample; None takes a held-out conversation."
     )
     sample_max_tokens: int = Field(default=64, ge=1, description="Cap on the final sample's tokens.")
+    exact_match_examples: int = Field(
+        default=0,
+        ge=0,
+        description="After training, answer this many held-out prompts greedily and score exact match; 0 skips.",
+    )

@@ -27,26 +27,28 @@ OFFLINE_PROFILES = ("local", "fake")
 
 
 def local_defaults() -> dict[str, Any]:
-    """The offline setting: the built-in tiny model on the generated tiny-chat data.
+    """The offline setting: the built-in tiny model, from scratch, on the tiny-chat tasks.
 
-    One epoch of the 1280 shipped rows is 40 steps of 32; six epochs (240 steps) take
-    about 30 s on two idle CPU cores, and the held-out NLL falls by about 75%
-    (8.0 -> ~1.8 nats), well past the third the recipe promises, with answers in the
-    right shape (spelled-out letters, "a + b = c").
+    One epoch of the 6000 shipped rows is 46 steps of 128; six epochs (276 steps) of
+    full fine-tuning take about a minute on two idle CPU cores. The model then copies,
+    reverses and sorts letter strings it never saw: the 64 held-out prompts are
+    answered greedily and scored by exact match (about 0.9 when measured).
     """
     return {
         "model_name": "cookbook/tiny-chat",
         "renderer_name": "qwen3_instruct",
         "dataset": DatasetRef(name=tiny_chat.NAME, split="train", test_split="test", format="jsonl"),
-        "learning_rate": 4e-3,
+        "learning_rate": 3e-3,
         "lr_schedule": "linear",
+        "warmup_steps": 20,
         "num_epochs": 6,
-        "batch_size": 32,
-        "max_length": 128,
+        "batch_size": 128,
+        "max_length": 64,
         "lora_rank": 0,
-        "save_every": 80,
-        "eval_every": 40,
+        "save_every": 100,
+        "eval_every": 46,
         "sample_max_tokens": 24,
+        "exact_match_examples": 64,
     }
 
 
@@ -81,7 +83,7 @@ class SlBasicRecipe:
         return {}
 
     def build(self, config: SlBasicConfig) -> Experiment:
-        """The experiment: `supervised_train`, then `sample` from its final weights."""
+        """The experiment: `supervised_train`, optionally `evaluate_exact_match`, then `sample`."""
         model = ModelRef(
             name=config.model_name,
             renderer=config.renderer_name,
@@ -95,6 +97,15 @@ class SlBasicRecipe:
         sample_options: dict[str, Any] = {"max_tokens": config.sample_max_tokens, "seed": config.seed}
         if config.sample_prompt is not None:
             sample_options["prompt"] = config.sample_prompt
+        pipeline = [StageSpec(name="supervised_train", options=train_options)]
+        if config.exact_match_examples:
+            pipeline.append(
+                StageSpec(
+                    name="evaluate_exact_match",
+                    options={"max_examples": config.exact_match_examples, "max_tokens": config.sample_max_tokens},
+                )
+            )
+        pipeline.append(StageSpec(name="sample", options=sample_options))
         return Experiment(
             id="sl_basic",
             description=self.description,
@@ -102,10 +113,7 @@ class SlBasicRecipe:
             backend=BackendRef(overrides=_metrics_wiring(config)),
             dataset=config.dataset,
             training=training,
-            pipeline=[
-                StageSpec(name="supervised_train", options=train_options),
-                StageSpec(name="sample", options=sample_options),
-            ],
+            pipeline=pipeline,
             outputs=OutputsSpec(log_path=config.log_path),
         )
 

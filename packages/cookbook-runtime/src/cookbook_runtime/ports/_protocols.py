@@ -71,6 +71,10 @@ class SamplingClient(Protocol):
         """The tokenizer matching these weights."""
         ...
 
+    async def close(self) -> None:
+        """Release these weights; later calls raise `BackendError`. Closing twice is a no-op."""
+        ...
+
 
 @runtime_checkable
 class TrainingClient(Protocol):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cookbook_runtime.atomic import atomic_write
-from cookbook_runtime.errors import CookbookError, StorageError
+from cookbook_runtime.errors import BackendError, CookbookError, StorageError
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports._protocols import (
     BlobStore,
@@ -288,6 +288,14 @@ async def service_sampling(subject: ServiceSubject) -> None:
     assert [s.tokens for s in a.sequences] == [s.tokens for s in b.sequences], "seeded sampling differs"
     lps = await sampler.compute_logprobs(prompt)
     assert len(lps) == prompt.length and lps[0] is None
+    await sampler.close()
+    await sampler.close()  # closing twice is a no-op
+    try:
+        await sampler.sample(prompt, 1, params)
+    except BackendError:
+        pass
+    else:
+        raise AssertionError("a closed sampling client still samples; close() must release it")
     await client.close()
 
 

@@ -283,8 +283,14 @@ class FakeSamplingClient:
     def __init__(self, tokenizer: ByteTokenizer | None = None, *, w: float = 1.0) -> None:
         self._tokenizer = tokenizer or ByteTokenizer()
         self.w = w
+        self.closed = False
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise BackendError("sampling client is closed; create a new one")
 
     async def sample(self, prompt: ModelInput, num_samples: int, params: SamplingParams) -> SampleResult:
+        self._check_open()
         seed_material = f"{params.seed}:{prompt.to_ints()}".encode()
         rng = random.Random(int.from_bytes(hashlib.sha256(seed_material).digest()[:8], "big"))
         limit = params.max_tokens or 16
@@ -304,11 +310,15 @@ class FakeSamplingClient:
         return SampleResult(sequences)
 
     async def compute_logprobs(self, prompt: ModelInput) -> list[float | None]:
+        self._check_open()
         tokens = prompt.to_ints()
         return [None] + [-self.w * _token_difficulty(t) for t in tokens[1:]]
 
     def tokenizer(self) -> ByteTokenizer:
         return self._tokenizer
+
+    async def close(self) -> None:
+        self.closed = True
 
 
 class FakeServiceClient:

@@ -1,10 +1,16 @@
 """The pipeline stages that wrap the training loops: train, evaluate, sample."""
 
 from cookbook_runtime.train.stages._evaluate import EvaluateNllOptions, EvaluateNllStage
+from cookbook_runtime.train.stages._exact_match import (
+    EvaluateExactMatchOptions,
+    EvaluateExactMatchStage,
+)
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
 
 __all__ = [
+    "EvaluateExactMatchOptions",
+    "EvaluateExactMatchStage",
     "EvaluateNllOptions",
     "EvaluateNllStage",
     "SampleOptions",

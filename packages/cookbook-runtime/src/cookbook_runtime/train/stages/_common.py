@@ -8,6 +8,7 @@ from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
 from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import DatasetStore, Rows
+from cookbook_runtime.train.checkpoints import last_checkpoint
 from cookbook_runtime.train.data import ToDatum
 from cookbook_runtime.types import Tokenizer
 
@@ -23,6 +24,7 @@ __all__ = [
     "renderer_name_for",
     "require_dataset",
     "require_training",
+    "sampler_path_for",
 ]
 
 
@@ -105,3 +107,16 @@ def held_out_rows(store: DatasetStore, ref: DatasetRef, seed: int) -> Rows:
     if ref.test_size > 0:
         return rows.shuffle(seed).take(ref.test_size)
     return rows
+
+
+def sampler_path_for(ctx: Context, stage: str, sampler_path: str | None, train_stage: str) -> str:
+    """The sampler weights a stage uses: the given path, `train_stage`'s final weights, or the last checkpoint's."""
+    if sampler_path:
+        return sampler_path
+    found = ctx.outputs.get(train_stage, {}).get("final_sampler_path")
+    if found:
+        return str(found)
+    record = last_checkpoint(ctx.run_dir.path)
+    if record is not None and record.sampler_path:
+        return record.sampler_path
+    raise ConfigError(f"stage {stage!r} found no sampler weights: run {train_stage!r} first or set sampler_path")

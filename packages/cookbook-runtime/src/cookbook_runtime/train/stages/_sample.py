@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
-from cookbook_runtime.train.checkpoints import last_checkpoint
 from cookbook_runtime.train.data import conversation_from_row
 from cookbook_runtime.train.stages._common import (
     held_out_rows,
@@ -21,6 +20,7 @@ from cookbook_runtime.train.stages._common import (
     renderer_name_for,
     require_dataset,
     require_training,
+    sampler_path_for,
 )
 from cookbook_runtime.types import SamplingParams
 
@@ -59,19 +59,6 @@ class SampleStage:
     name: ClassVar[str] = "sample"
     Options: ClassVar[type[BaseModel]] = SampleOptions
 
-    def _sampler_path(self, ctx: Context, options: SampleOptions) -> str:
-        if options.sampler_path:
-            return options.sampler_path
-        found = ctx.outputs.get(options.train_stage, {}).get("final_sampler_path")
-        if found:
-            return str(found)
-        record = last_checkpoint(ctx.run_dir.path)
-        if record is not None and record.sampler_path:
-            return record.sampler_path
-        raise ConfigError(
-            f"stage 'sample' found no sampler weights: run {options.train_stage!r} first or set sampler_path"
-        )
-
     def _messages(self, ctx: Context, options: SampleOptions) -> list[dict[str, Any]]:
         if options.prompt is not None:
             return [{"role": "user", "content": options.prompt}]
@@ -88,7 +75,7 @@ class SampleStage:
 
     async def run(self, ctx: Context, options: SampleOptions) -> dict[str, Any]:
         training = require_training(ctx, self.name)
-        sampler_path = self._sampler_path(ctx, options)
+        sampler_path = sampler_path_for(ctx, self.name, options.sampler_path, options.train_stage)
         messages = self._messages(ctx, options)
         client = await ctx.ports.service.create_sampling_client(model_path=sampler_path)
         renderer = renderer_for(renderer_name_for(training), client.tokenizer())
