@@ -52,6 +52,14 @@ class SupervisedTrainOptions(BaseModel):
         default=None, description="Log to this W&B project (needs wandb installed); None reads WANDB_PROJECT."
     )
     wandb_name: str | None = Field(default=None, description="W&B run name.")
+    log_subdir: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        description=(
+            "Keep this stage's metrics.jsonl and checkpoints.jsonl in this sub-directory of the run "
+            "(for a warm start before another training stage, which then owns the top level)."
+        ),
+    )
 
 
 class SupervisedTrainStage:
@@ -76,8 +84,9 @@ class SupervisedTrainStage:
             test_batch_size=options.eval_batch_size,
         )
         evaluator = NllEvaluator(test, max_batches=options.max_eval_batches) if test is not None else None
+        log_dir = ctx.run_dir.path / options.log_subdir if options.log_subdir else ctx.run_dir.path
         metric_logger, _ = setup_metric_loggers(
-            ctx.run_dir.path,
+            log_dir,
             wandb_project=options.wandb_project,
             wandb_name=options.wandb_name,
             config=training.model_dump(mode="json"),
@@ -87,7 +96,7 @@ class SupervisedTrainStage:
                 service,
                 training,
                 train,
-                ctx.run_dir.path,
+                log_dir,
                 metric_logger=metric_logger,
                 evaluator=evaluator,
                 lookahead=options.lookahead,
