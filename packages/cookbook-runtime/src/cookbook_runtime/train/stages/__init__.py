@@ -1,12 +1,15 @@
 """The pipeline stages that wrap the training loops: train, evaluate, sample."""
 
 from cookbook_runtime.train.stages._evaluate import EvaluateNllOptions, EvaluateNllStage
+from cookbook_runtime.train.stages._rl import RLTrainOptions, RLTrainStage
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
 
 __all__ = [
     "EvaluateNllOptions",
     "EvaluateNllStage",
+    "RLTrainOptions",
+    "RLTrainStage",
     "SampleOptions",
     "SampleStage",
     "SupervisedTrainOptions",
