@@ -19,6 +19,7 @@ from cookbook_runtime.train.rl.data import (
 from cookbook_runtime.train.rl.losses import RLLossName, incorporate_kl_penalty, loss_fn_config
 from cookbook_runtime.train.rl.message_env import EnvFromMessageEnv, MessageEnv, MessageStepResult
 from cookbook_runtime.train.rl.metrics import optim_metrics, trajectory_metrics
+from cookbook_runtime.train.rl.off_policy import train_off_policy
 from cookbook_runtime.train.rl.problem_env import ProblemEnv, ProblemGroupBuilder, message_text
 from cookbook_runtime.train.rl.rollouts import (
     AllRolloutsFailed,
@@ -27,8 +28,10 @@ from cookbook_runtime.train.rl.rollouts import (
     RolloutSettings,
     rollout_batch,
     rollout_group,
+    rollout_group_or_error,
     sample_seed,
 )
+from cookbook_runtime.train.rl.stream import train_stream
 from cookbook_runtime.train.rl.sync import train_sync
 from cookbook_runtime.train.rl.types import (
     Action,
@@ -83,7 +86,10 @@ __all__ = [
     "remove_constant_reward_groups",
     "rollout_batch",
     "rollout_group",
+    "rollout_group_or_error",
     "sample_seed",
+    "train_off_policy",
+    "train_stream",
     "train_sync",
     "trajectory_metrics",
     "trajectory_to_data",

@@ -41,6 +41,7 @@ __all__ = [
     "RolloutSettings",
     "rollout_batch",
     "rollout_group",
+    "rollout_group_or_error",
     "sample_seed",
 ]
 
@@ -137,6 +138,26 @@ async def rollout_group(
         [dict(m) for _, m in scored],
         list(builder.logging_tags()),
     )
+
+
+async def rollout_group_or_error(
+    builder: EnvGroupBuilder,
+    policy: SamplingClient,
+    settings: RolloutSettings,
+    *,
+    batch: int,
+    group: int,
+    on_error: RolloutErrorPolicy,
+) -> TrajectoryGroup | str:
+    """`rollout_group`, with a failure returned as its message under the `skip` policy."""
+    try:
+        return await rollout_group(builder, policy, settings, batch=batch, group=group)
+    except Exception as exc:
+        if on_error == "raise":
+            raise
+        message = f"{type(exc).__name__}: {exc}"
+        logger.warning("batch %d group %d failed to roll out, skipped: %s", batch, group, message)
+        return message
 
 
 @dataclass
