@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, m
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
+from cookbook_runtime.ir import TrainingConfig
 from cookbook_runtime.train.metrics import setup_metric_loggers
 from cookbook_runtime.train.rl import (
     RLConfig,
@@ -79,6 +80,13 @@ class RLTrainOptions(BaseModel):
         default=None, ge=0, description="async: batches sampled ahead of training; None: max_steps_off_policy."
     )
     stale_policy: StalePolicy = Field(default="requeue", description="async: 'requeue' or 'drop' a too-old group.")
+    training: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description=(
+            "Training-config fields to override for this stage (e.g. learning_rate, max_steps), when the "
+            "experiment's training section is set for an earlier stage such as an SFT warm start."
+        ),
+    )
     init_from_stage: str | None = Field(
         default=None, description="Start from this earlier stage's final_state_path (e.g. 'supervised_train')."
     )
@@ -94,6 +102,9 @@ class RLTrainOptions(BaseModel):
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "env_options"
             raise ValueError(f"env {self.env!r} option {where}: {err['msg']}") from None
+        unknown = sorted(set(self.training) - set(TrainingConfig.model_fields))
+        if unknown:
+            raise ValueError(f"training overrides {unknown} are not training-config fields")
         if self.mode == "stream" and self.num_minibatches % self.num_substeps:
             raise ValueError("stream mode needs num_minibatches to be a multiple of num_substeps")
         return self
@@ -142,8 +153,19 @@ class RLTrainStage:
     name: ClassVar[str] = "rl_train"
     Options: ClassVar[type[BaseModel]] = RLTrainOptions
 
+    def _training(self, ctx: Context, options: RLTrainOptions) -> TrainingConfig:
+        base = require_training(ctx, self.name)
+        if not options.training:
+            return base
+        try:
+            return TrainingConfig.model_validate({**base.model_dump(mode="json"), **options.training})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"stage 'rl_train': training override {where}: {err['msg']}") from None
+
     def _load_state_path(self, ctx: Context, options: RLTrainOptions) -> str | None:
-        training = require_training(ctx, self.name)
+        training = self._training(ctx, options)
         if options.init_from_stage is None:
             return training.model.load_checkpoint_path
         found = ctx.outputs.get(options.init_from_stage, {}).get("final_state_path")
@@ -155,7 +177,7 @@ class RLTrainStage:
         return str(found)
 
     async def run(self, ctx: Context, options: RLTrainOptions) -> dict[str, Any]:
-        training = require_training(ctx, self.name)
+        training = self._training(ctx, options)
         service = ctx.ports.service
         renderer_name = renderer_name_for(training)
         renderer = renderer_for(renderer_name, service.get_tokenizer(training.model.name))
