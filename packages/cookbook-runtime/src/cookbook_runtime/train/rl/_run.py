@@ -204,8 +204,12 @@ class RLRun:
     # -- samplers ----------------------------------------------------------------------
 
     async def sampler(self, step: int) -> SamplingClient:
-        """A fresh sampling client over the current weights (after `step` steps)."""
-        return await self.require_client().sampling_client(f"rl-{step:06d}")
+        """A fresh sampling client over the current weights (after `step` steps).
+
+        Two names alternate, so a long run keeps two sets of sampler weights on disk,
+        not one per step: the set being replaced is never the one the open client uses.
+        """
+        return await self.require_client().sampling_client(f"rl-sampler-{step % 2}")
 
     # -- one step ------------------------------------------------------------------------
 
