@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 SETTINGS = [
     "max_steps=10", "save_every=4", "eval_every=4", "groups_per_batch=4", "group_size=4", "max_tokens=12",
-    "seed=5", "env_options.num_batches=10", "env_options.test_problems=8",
+    "seed=5", 'env_options={"num_batches": 10, "test_problems": 8}',
 ]
 
 
