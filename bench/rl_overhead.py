@@ -9,6 +9,12 @@ sampled letters in the first half of the alphabet) for the same steps, groups an
 group size, and are timed end to end. `wall / server busy` is the loop's overhead
 factor: 1.0 would mean the backend never waited on the loop.
 
+The two do different amounts of backend work for the same rollouts: our rollouts
+sample a group's G answers to one prompt in one `sample(num_samples=G)` call,
+tinker-cookbook's sample each env alone (G calls), so its server busy time is
+larger. The ratio is each loop's wall time over its own backend work; the last
+line compares wall times.
+
 tinker-cookbook's `rl.train.main` runs unmodified; only its SDK entry points
 (`tinker.ServiceClient`, `get_tokenizer`) are pointed at a thin shim that gives the
 fake the SDK's async method names and types, as `sl_overhead.py` does.
