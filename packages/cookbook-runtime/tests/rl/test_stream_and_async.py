@@ -68,3 +68,14 @@ async def test_async_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path: 
     resumed = await train_off_policy(make_run(broken, config=config))
     assert resumed.start_step in (2, 4)
     assert rows(broken) == rows(tmp_path / "whole")
+
+
+async def test_stream_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    config = RLConfig(max_tokens=8, num_minibatches=2)
+    await train_stream(make_run(tmp_path / "whole", config=config))
+    broken = tmp_path / "broken"
+    with pytest.raises(KeyboardInterrupt):
+        await train_stream(make_run(broken, config=config, crash_at=3))
+    resumed = await train_stream(make_run(broken, config=config))
+    assert resumed.start_step == 2
+    assert rows(broken) == rows(tmp_path / "whole")
