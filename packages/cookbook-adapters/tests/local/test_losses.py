@@ -80,6 +80,21 @@ def test_dro_with_beta() -> None:
     assert compute_loss("dro", _lp(), _inputs(), {"beta": beta}).item() == pytest.approx(expected)
 
 
+def test_dro_penalty_skips_prompt_positions() -> None:
+    # position 0 is a prompt token (q = 0, A = 0): no penalty however unlikely it is
+    lp = torch.tensor([[-6.0, -2.0]], dtype=torch.float64, requires_grad=True)
+    inputs = {
+        "logprobs": torch.tensor([[0.0, -1.0]], dtype=torch.float64),
+        "advantages": torch.tensor([[0.0, 1.0]], dtype=torch.float64),
+        "mask": torch.tensor([[1.0, 1.0]], dtype=torch.float64),
+    }
+    loss = compute_loss("dro", lp, inputs, {"beta": 0.5})
+    assert loss.item() == pytest.approx(-(-2.0 * 1.0 - 0.25 * 1.0))
+    loss.backward()
+    assert lp.grad is not None
+    assert lp.grad[0, 0].item() == 0.0
+
+
 def test_rl_loss_without_advantages_is_a_config_error() -> None:
     inputs = {"mask": torch.tensor([MASK])}
     with pytest.raises(ConfigError, match="advantages"):

@@ -73,10 +73,16 @@ def cispo(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> 
 def dro(lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]) -> torch.Tensor:
     """Quadratic-penalty policy gradient: `loss = -sum(lp * A - beta/2 * (lp - q)^2)`.
 
-    `loss_fn_config["beta"]` sets the penalty (default 0.05).
+    `loss_fn_config["beta"]` sets the penalty (default 0.05). The penalty applies only
+    to sampled tokens: RL datums give prompt positions `q = 0` and `A = 0`, and there
+    `(lp - 0)^2` would pull the model towards predicting its own prompt, growing
+    without bound with the prompt's length. A position with both zero is a prompt one.
     """
     beta = float(config.get("beta", DEFAULT_DRO_BETA))
-    objective = lp * inputs["advantages"] - 0.5 * beta * (lp - inputs["logprobs"]) ** 2
+    q = inputs["logprobs"]
+    adv = inputs["advantages"]
+    sampled = ((q != 0) | (adv != 0)).to(lp.dtype)
+    objective = lp * adv - 0.5 * beta * sampled * (lp - q) ** 2
     return -(objective * inputs["mask"]).sum()
 
 

@@ -5,6 +5,7 @@ from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchOptions,
     EvaluateExactMatchStage,
 )
+from cookbook_runtime.train.stages._rl import RLTrainOptions, RLTrainStage
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
 
@@ -13,6 +14,8 @@ __all__ = [
     "EvaluateExactMatchStage",
     "EvaluateNllOptions",
     "EvaluateNllStage",
+    "RLTrainOptions",
+    "RLTrainStage",
     "SampleOptions",
     "SampleStage",
     "SupervisedTrainOptions",

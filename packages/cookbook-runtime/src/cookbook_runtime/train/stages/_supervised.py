@@ -53,6 +53,14 @@ class SupervisedTrainOptions(BaseModel):
         default=None, ge=1, description="Evaluate on at most this many held-out batches; None uses all."
     )
     final_eval: bool = Field(default=True, description="Evaluate held-out NLL once more after the last step.")
+    log_subdir: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        description=(
+            "Keep this stage's metrics.jsonl and checkpoints.jsonl in this sub-directory of the run "
+            "(for a warm start before another training stage, which then owns the top level)."
+        ),
+    )
 
 
 class SupervisedTrainStage:
@@ -101,8 +109,9 @@ class SupervisedTrainStage:
         )
         evaluator = NllEvaluator(test, max_batches=options.max_eval_batches) if test is not None else None
         sink = ctx.ports.metrics
+        log_dir = ctx.run_dir.path / options.log_subdir if options.log_subdir else ctx.run_dir.path
         metric_logger, _ = setup_metric_loggers(
-            ctx.run_dir.path,
+            log_dir,
             sink=sink if is_configured(sink) else None,
             config=training.model_dump(mode="json"),
         )
@@ -111,7 +120,7 @@ class SupervisedTrainStage:
                 service,
                 training,
                 train,
-                ctx.run_dir.path,
+                log_dir,
                 metric_logger=metric_logger,
                 evaluator=evaluator,
                 lookahead=options.lookahead,

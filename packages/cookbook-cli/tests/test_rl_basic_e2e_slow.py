@@ -1,0 +1,31 @@
+"""The local RL demonstration: `cookbook run rl_basic` (SFT warm start, then RL) on the tiny model.
+
+The held-out reward (greedy, 64 single-digit sums) must rise by at least 0.2 from
+the first evaluation (right after the SFT warm start) to the last, and the run
+must print both.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli
+from cookbook_runtime.framework import read_jsonl
+
+pytestmark = pytest.mark.slow
+
+
+def test_rl_basic_raises_the_held_out_reward(tmp_path: Path) -> None:
+    result = run_cli("run", "rl_basic", "log_path=runs/rl", module=True, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "rl"
+    rewards = [r["test/env/all/reward/total"] for r in read_jsonl(run_dir / "metrics.jsonl") if "test/env/all/reward/total" in r]
+    assert len(rewards) >= 2
+    assert rewards[-1] - rewards[0] >= 0.2, f"held-out reward went only from {rewards[0]:.3f} to {rewards[-1]:.3f}"
+    printed = re.search(r"held-out reward \(rl_train\): (-?[\d.]+) -> (-?[\d.]+)", result.stdout)
+    assert printed, result.stdout[-2000:]
+    assert float(printed.group(1)) == pytest.approx(rewards[0], abs=1e-3)
+    assert float(printed.group(2)) == pytest.approx(rewards[-1], abs=1e-3)
+    assert (run_dir / "sft" / "checkpoints.jsonl").is_file() and (run_dir / "rollouts").is_dir()

@@ -1,0 +1,5 @@
+"""`rl_basic`: RL on a verifiable task (tinker-cookbook's GSM8K recipe; arithmetic after an SFT warm start locally)."""
+
+from cookbook_recipes.rl_basic._recipe import RECIPE, RlBasicConfig, RlBasicRecipe, local_defaults
+
+__all__ = ["RECIPE", "RlBasicConfig", "RlBasicRecipe", "local_defaults"]

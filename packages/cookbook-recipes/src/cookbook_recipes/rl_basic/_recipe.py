@@ -1,0 +1,137 @@
+"""The `rl_basic` recipe.
+
+On Tinker it is tinker-cookbook's `rl_basic`: GSM8K, 128 problems x 16 samples per
+step, learning rate 4e-5, importance-sampling loss. Offline it is a pipeline on the
+built-in tiny model: a short SFT on the tiny-chat data (which teaches the reply
+shape "a + b = c"), then RL on the synthetic `arithmetic` env from those weights,
+evaluated on held-out sums before, during and after.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from cookbook_runtime.ir import (
+    DatasetRef,
+    Experiment,
+    ModelRef,
+    OutputsSpec,
+    StageSpec,
+    TrainingConfig,
+)
+from pydantic import BaseModel, Field
+
+from cookbook_recipes._rl_config import RLRecipeConfig, rl_stage, rl_training
+from cookbook_recipes.datasets import tiny_chat
+
+__all__ = ["RECIPE", "RlBasicConfig", "RlBasicRecipe", "local_defaults"]
+
+
+class RlBasicConfig(RLRecipeConfig):
+    """RL on GSM8K (or, offline, arithmetic), optionally after a supervised warm start."""
+
+    env: Literal["gsm8k", "arithmetic"] = Field(default="gsm8k", description="The task: 'gsm8k' or 'arithmetic'.")
+    sft_warm_start: bool = Field(default=False, description="Fine-tune on `sft_dataset` first, then RL from there.")
+    sft_dataset: DatasetRef | None = Field(default=None, description="Chat data of the warm start.")
+    sft_learning_rate: float = Field(default=1e-4, gt=0, description="Warm start peak learning rate.")
+    sft_epochs: int = Field(default=1, ge=1, description="Warm start epochs.")
+    sft_batch_size: int = Field(default=32, ge=1, description="Warm start batch size.")
+    sft_max_length: int | None = Field(default=2048, ge=2, description="Warm start truncation length.")
+
+
+def local_defaults() -> dict[str, Any]:
+    """The offline setting: SFT then RL on the tiny model, a few minutes on two CPU cores.
+
+    The SFT is sl_basic's local run (6 epochs of tiny-chat, ~30 s idle). The RL asks
+    single-digit sums, which the warm-started tiny model gets right about one time
+    in ten: enough mixed groups for a signal. 30 steps of 16 problems x 8 samples
+    (~1 s a step) took held-out greedy accuracy on 64 sums from 0.08 to 0.34 in
+    our run.
+    """
+    return {
+        "model_name": "cookbook/tiny-chat",
+        "renderer_name": "qwen3_instruct",
+        "env": "arithmetic",
+        "env_options": {"min_number": 0, "max_number": 9, "num_batches": 30, "test_problems": 64},
+        "sft_warm_start": True,
+        "sft_dataset": DatasetRef(name=str(tiny_chat.DATA_DIR), split="train", test_split="test", format="jsonl"),
+        "sft_learning_rate": 4e-3,
+        "sft_epochs": 6,
+        "sft_batch_size": 32,
+        "sft_max_length": 128,
+        "lora_rank": 0,
+        "group_size": 8,
+        "groups_per_batch": 16,
+        "learning_rate": 5e-4,
+        "lr_schedule": "constant",
+        "max_tokens": 16,
+        "eval_temperature": 0.0,
+        "max_steps": 30,
+        "eval_every": 10,
+        "save_every": 10,
+    }
+
+
+class RlBasicRecipe:
+    """Basic RL with a verifiable reward, as tinker-cookbook's `rl_basic`."""
+
+    name: ClassVar[str] = "rl_basic"
+    kind: ClassVar[str] = "rl"
+    description: ClassVar[str] = (
+        "RL with a verifiable reward: GSM8K on Tinker; locally SFT then RL on arithmetic with the tiny model."
+    )
+    Config: ClassVar[type[BaseModel]] = RlBasicConfig
+
+    def defaults_for(self, manifest: str) -> dict[str, Any]:
+        if manifest in ("local", "test"):
+            return local_defaults()
+        return {}
+
+    def build(self, config: RlBasicConfig) -> Experiment:
+        training = rl_training(config)
+        pipeline: list[StageSpec] = []
+        rl_extra: dict[str, Any] = {}
+        if config.sft_warm_start:
+            if config.sft_dataset is None:
+                from cookbook_runtime.errors import ConfigError
+
+                raise ConfigError("rl_basic: sft_warm_start needs sft_dataset; set it or turn the warm start off")
+            training = TrainingConfig(
+                model=ModelRef(name=config.model_name, renderer=config.renderer_name,
+                               load_checkpoint_path=config.load_checkpoint_path),
+                dataset=config.sft_dataset,
+                num_epochs=config.sft_epochs,
+                batch_size=config.sft_batch_size,
+                learning_rate=config.sft_learning_rate,
+                max_length=config.sft_max_length,
+                lora_rank=config.lora_rank,
+                seed=config.seed,
+                save_every=0,
+                eval_every=0,
+            )
+            pipeline.append(StageSpec(name="supervised_train", options={"log_subdir": "sft", "final_eval": False}))
+            rl_extra = {
+                "init_from_stage": "supervised_train",
+                "training": rl_training(config).model_dump(mode="json", exclude={"model", "dataset"}),
+            }
+        pipeline.append(rl_stage(config, config.env, **rl_extra))
+        pipeline.append(
+            StageSpec(name="sample", options={"train_stage": "rl_train", "max_tokens": config.max_tokens,
+                                              "prompt": _sample_prompt(config.env)})
+        )
+        return Experiment(
+            id="rl_basic",
+            description=self.description,
+            recipe=self.name,
+            dataset=config.sft_dataset if config.sft_warm_start else None,
+            training=training,
+            pipeline=pipeline,
+            outputs=OutputsSpec(log_path=config.log_path),
+        )
+
+
+def _sample_prompt(env: str) -> str:
+    return "What is 3 + 5?" if env == "arithmetic" else "What is 12 * 7 + 5? Write your final answer inside \\boxed{}."
+
+
+RECIPE = RlBasicRecipe()
