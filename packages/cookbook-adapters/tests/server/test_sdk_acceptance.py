@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +84,16 @@ def test_sdk_training_session_end_to_end(backend: tuple[RunningServer, str]) -> 
     assert after == before, "resumed weights differ from the saved ones"
 
     service.close("success").result()
+
+
+def test_a_closed_sdk_client_leaves_no_socket_open(fake_server: RunningServer) -> None:
+    """The SDK fetches /client/config through a pool it never closes; the server closes that link."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        service = tinker.ServiceClient(base_url=fake_server.base_url)
+        service.create_lora_training_client(base_model="fake/model", rank=1).result()
+        service.close("success").result()
+        del service
+        gc.collect()
+    leaks = [str(w.message) for w in seen if issubclass(w.category, ResourceWarning)]
+    assert not leaks, f"sockets left open after ServiceClient.close(): {leaks}"

@@ -32,29 +32,29 @@ def test_serve_blocks_answers_and_stops_on_interrupt(tmp_path: Path) -> None:
         **os.environ,
         "HF_HUB_CACHE": str(tmp_path / "hf-hub"),
     }  # the served tokenizer is published there
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", _SCRIPT, str(port)], stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (
-                f"serve exited early: {proc.stderr.read() if proc.stderr else ''}"
-            )
-            try:
-                caps = httpx.get(
-                    f"http://127.0.0.1:{port}/api/v1/get_server_capabilities", timeout=2
-                ).json()
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve did not start within 60 s"
-                time.sleep(0.2)
-        assert [m["model_name"] for m in caps["supported_models"]] == ["fake/served"]
-        assert (tmp_path / "hf-hub" / "models--fake--served" / "refs" / "main").is_file()
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
-        assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    ) as proc:  # closes the stderr pipe on the way out
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, (
+                    f"serve exited early: {proc.stderr.read() if proc.stderr else ''}"
+                )
+                try:
+                    caps = httpx.get(
+                        f"http://127.0.0.1:{port}/api/v1/get_server_capabilities", timeout=2
+                    ).json()
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "serve did not start within 60 s"
+                    time.sleep(0.2)
+            assert [m["model_name"] for m in caps["supported_models"]] == ["fake/served"]
+            assert (tmp_path / "hf-hub" / "models--fake--served" / "refs" / "main").is_file()
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+            assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -138,6 +139,40 @@ async def test_state_round_trips_with_and_without_optimizer(service: TinkerServi
     assert (await (await fresh.forward(_data())).result()).loss_fn_outputs[0][
         "logprobs"
     ] == expected
+
+
+async def _saved_state(service: TinkerServiceClient, name: str) -> tuple[str, list[float]]:
+    """A trained state's path and the logprobs it gives `_data()`."""
+    client = await service.create_lora_training_client("fake/model", rank=2)
+    await client.forward_backward(_data(), "cross_entropy")
+    await client.optim_step(AdamParams(learning_rate=1e-2))
+    path = await (await client.save_state(name)).result()
+    logprobs = (await (await client.forward(_data())).result()).loss_fn_outputs[0]["logprobs"]
+    return path, list(logprobs.data)
+
+
+async def test_load_state_calls_no_retired_sdk_method(
+    service: TinkerServiceClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, _ = await _saved_state(service, "retired-check")
+    fresh = await service.create_lora_training_client("fake/model", rank=2)
+    with caplog.at_level(logging.WARNING, logger="tinker"):
+        for with_optimizer in (True, False):
+            await (await fresh.load_state(path, with_optimizer=with_optimizer)).result()
+    retired = [r.getMessage() for r in caplog.records if "DEPRECATED" in r.getMessage()]
+    assert not retired, f"load_state went through a retired SDK method: {retired}"
+
+
+async def test_requests_queued_after_load_state_see_the_loaded_weights(
+    service: TinkerServiceClient,
+) -> None:
+    path, expected = await _saved_state(service, "queued-after-load")
+    fresh = await service.create_lora_training_client("fake/model", rank=2)
+    loading = await fresh.load_state(path, with_optimizer=False)
+    forward = await fresh.forward(_data())  # queued before the load's result is awaited
+    await loading.result()
+    got = (await forward.result()).loss_fn_outputs[0]["logprobs"]
+    assert list(got.data) == expected
 
 
 async def test_named_sampler_weights_and_sampling_clients(service: TinkerServiceClient) -> None:

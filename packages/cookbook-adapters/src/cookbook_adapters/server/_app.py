@@ -94,7 +94,10 @@ def create_app(state: ServerState) -> FastAPI:
         return {"status": "ok"}
 
     @app.post("/api/v1/client/config")
-    async def client_config() -> dict[str, Any]:
+    async def client_config(response: Response) -> dict[str, Any]:
+        # The SDK asks this once per ServiceClient through a connection pool it never closes;
+        # closing the connection here keeps that socket from lingering in the caller.
+        response.headers["Connection"] = "close"
         return dict(_CLIENT_CONFIG)
 
     @app.post("/api/v1/client/dynamic_config")

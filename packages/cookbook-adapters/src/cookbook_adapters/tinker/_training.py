@@ -6,7 +6,7 @@ here submits through the SDK and wraps its future in a `TinkerPending`.
 
 from __future__ import annotations
 
-import warnings
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -121,15 +121,22 @@ class TinkerTrainingClient:
         )
 
     async def load_state(self, path: str, *, with_optimizer: bool = True) -> TinkerPending[None]:
-        def call() -> Awaitable[Any]:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.simplefilter("ignore", FutureWarning)
-                if with_optimizer:
-                    return self.sdk.load_state_with_optimizer(path)
-                return self.sdk.load_state(path)
+        """Continue on a new SDK run created from the checkpoint at `path`.
 
-        return self._submit("load_state", call, lambda _: None)
+        The SDK retired loading into a live run (`TrainingClient.load_state*`); its
+        replacement, `ServiceClient.create_training_client_from_state*`, starts a run
+        from the checkpoint. This client moves onto that run before returning, so every
+        request queued after this call trains the loaded weights; `info().model_id`
+        names the new run.
+        """
+        self._check_open()
+        restored = await self._service.create_training_client_from_state(
+            path, with_optimizer=with_optimizer
+        )
+        self.sdk, self._info = restored.sdk, restored._info
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return TinkerPending(done, lambda _: None, "load_state")
 
     async def save_weights_for_sampler(
         self, name: str, *, ttl_seconds: int | None = None
