@@ -2,8 +2,11 @@
 
 Same model, same LoRA (all linear layers and the unembedding), same batch, same
 steps, same AdamW; both sum a weighted cross-entropy. Prints tokens/s of each and
-the ratio (target: adapter / hand-written >= 0.95), then the same against TRL's
-SFTTrainer when `trl` is installed (the root `bench` dependency group: `uv run --group bench python bench/local_throughput.py`).
+the ratio (target: adapter / hand-written >= 0.95), then two lines for TRL's
+SFTTrainer when `trl` is installed (the root `bench` dependency group: `uv run --group
+bench python bench/local_throughput.py`): first at the same work (same dtype, no
+gradient checkpointing, same loss mask, batch and LoRA rank), then at SFTConfig's
+defaults, each line saying which it is.
 
     uv run python bench/local_throughput.py                      # tiny-chat, CPU
     uv run python bench/local_throughput.py --hidden 512 --layers 4   # a larger Qwen3-style model
@@ -144,20 +147,33 @@ def _manual_step(setup: Any, tensors: tuple[torch.Tensor, ...], device: torch.de
     return time.perf_counter() - start
 
 
-def _trl_tokens_per_s(model_dir: str, args: argparse.Namespace, batches: list[list[Datum]], device: torch.device) -> str:
-    """TRL's SFTTrainer on the same pre-tokenized rows and LoRA; a note when TRL is absent."""
-    try:
-        from datasets import Dataset
-        from transformers import TrainerCallback
-        from trl import SFTConfig, SFTTrainer
-    except ModuleNotFoundError as exc:
-        return f"TRL: {exc.name} is not installed (pip install trl to compare against SFTTrainer); skipped"
+def _trl_rate(
+    model_dir: str,
+    args: argparse.Namespace,
+    batches: list[list[Datum]],
+    device: torch.device,
+    dtype: torch.dtype,
+    *,
+    same_work: bool,
+) -> float:
+    """Tokens/s of TRL's SFTTrainer on the same pre-tokenized rows and LoRA rank (median step).
 
-    rows = [
-        {"input_ids": [*d.model_input.to_ints(), int(d.loss_fn_inputs["target_tokens"].data[-1])]}
-        for b in batches
-        for d in b
-    ]
+    `same_work`: the adapter's dtype, no gradient checkpointing, the same loss mask (as
+    TRL's `completion_mask`), the same batch. Otherwise SFTConfig's defaults (gradient
+    checkpointing on, bf16 autocast, loss on every token), as a user running TRL gets them.
+    """
+    from datasets import Dataset
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    rows = []
+    for b in batches:
+        for d in b:
+            ids = [*d.model_input.to_ints(), int(d.loss_fn_inputs["target_tokens"].data[-1])]
+            row: dict[str, Any] = {"input_ids": ids}
+            if same_work:  # weights[i] is the loss on token i + 1
+                row["completion_mask"] = [0, *(int(w > 0) for w in d.loss_fn_inputs["weights"].data)]
+            rows.append(row)
     marks: list[float] = []
 
     class Clock(TrainerCallback):  # type: ignore[misc]
@@ -166,26 +182,34 @@ def _trl_tokens_per_s(model_dir: str, args: argparse.Namespace, batches: list[li
                 torch.cuda.synchronize()
             marks.append(time.perf_counter())
 
-    model: Any = AutoModelForCausalLM.from_pretrained(model_dir)
-    # TRL refuses LoRA on lm_head, so its run trains attention and MLP only (slightly less work).
+    model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype if same_work else "auto")
+    # TRL refuses LoRA on lm_head, so its runs train attention and MLP only (slightly less work).
     targets = lora_targets(model, LoraSpec(args.rank, 32.0, train_unembed=False))
-    with tempfile.TemporaryDirectory() as out:
-        config: Any = cast(Any, SFTConfig)(
-            output_dir=out,
-            max_steps=len(batches),
-            per_device_train_batch_size=args.batch,
-            learning_rate=1e-4,
+    common: dict[str, Any] = {
+        "max_steps": len(batches),
+        "per_device_train_batch_size": args.batch,
+        "learning_rate": 1e-4,
+        "lr_scheduler_type": "constant",
+        "logging_steps": 10_000,
+        "save_strategy": "no",
+        "report_to": [],
+        "use_cpu": device.type == "cpu",
+        "max_length": args.seq_len + 1,
+        "packing": False,
+        "dataloader_num_workers": 0,
+        "seed": 0,
+        "disable_tqdm": True,
+    }
+    if same_work:
+        common.update(
             adam_beta2=0.95,
-            lr_scheduler_type="constant",
-            logging_steps=10_000,
-            save_strategy="no",
-            report_to=[],
-            use_cpu=device.type == "cpu",
-            max_length=args.seq_len + 1,
-            packing=False,
-            dataloader_num_workers=0,
-            seed=0,
+            gradient_checkpointing=False,
+            bf16=dtype == torch.bfloat16,
+            fp16=dtype == torch.float16,
+            completion_only_loss=True,
         )
+    with tempfile.TemporaryDirectory() as out:
+        config: Any = cast(Any, SFTConfig)(output_dir=out, **common)
         trainer = SFTTrainer(
             model=model,
             args=config,
@@ -195,8 +219,25 @@ def _trl_tokens_per_s(model_dir: str, args: argparse.Namespace, batches: list[li
         )
         trainer.train()
     step_times = [b - a for a, b in itertools.pairwise(marks)]  # skips the first step
-    rate = args.batch * args.seq_len / statistics.median(step_times)
-    return f"TRL SFTTrainer {rate:10,.0f} tokens/s (median step; LoRA without lm_head, which TRL refuses)"
+    return args.batch * args.seq_len / statistics.median(step_times)
+
+
+def _trl_lines(
+    model_dir: str, args: argparse.Namespace, batches: list[list[Datum]], device: torch.device,
+    dtype: torch.dtype, adapter_rate: float,
+) -> list[str]:
+    try:
+        import trl  # noqa: F401
+    except ModuleNotFoundError as exc:
+        return [f"TRL: {exc.name} is not installed (uv sync --group bench to compare against SFTTrainer); skipped"]
+    same = _trl_rate(model_dir, args, batches, device, dtype, same_work=True)
+    default = _trl_rate(model_dir, args, batches, device, dtype, same_work=False)
+    return [
+        f"TRL SFTTrainer, same work  {same:10,.0f} tokens/s  adapter/TRL = {adapter_rate / same:.2f}  "
+        f"({str(dtype).removeprefix('torch.')}, no gradient checkpointing, same loss mask and batch, LoRA r={args.rank} without lm_head)",
+        f"TRL SFTTrainer, defaults   {default:10,.0f} tokens/s  adapter/TRL = {adapter_rate / default:.2f}  "
+        "(SFTConfig defaults: gradient checkpointing, bf16 autocast, loss on every token)",
+    ]
 
 
 async def main() -> None:
@@ -235,7 +276,7 @@ async def main() -> None:
         print(f"adapter      {adapter_rate:10,.0f} tokens/s (median step)")
         print(f"hand-written {manual_rate:10,.0f} tokens/s (median step)")
         print(f"ratio adapter/hand-written = {adapter_rate / manual_rate:.3f} (target >= 0.95)")
-        print(_trl_tokens_per_s(model_dir, args, batches, device))
+        print("\n".join(_trl_lines(model_dir, args, batches, device, dtype, adapter_rate)))
         await service.close()
 
 
