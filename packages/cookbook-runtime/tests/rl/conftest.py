@@ -50,7 +50,7 @@ def make_run(
     **train_overrides: Any,
 ) -> RLRun:
     return RLRun(
-        service or FakeServiceClient(),
+        service or FakeServiceClient(root=str(run_dir / "fake-states")),  # a resumed run finds its states
         training(**train_overrides),
         config or RLConfig(max_tokens=8),
         LetterDataset(batches, 2, 4),

@@ -24,7 +24,7 @@ class RecordingTrainingClient(FakeTrainingClient):
 
 class RecordingService(FakeServiceClient):
     async def create_lora_training_client(self, base_model: str, **kwargs: Any) -> RecordingTrainingClient:
-        client = RecordingTrainingClient(base_model, tokenizer=self._tokenizer)
+        client = RecordingTrainingClient(base_model, tokenizer=self._tokenizer, states=self.states)
         client.calls = []
         self.training_clients.append(client)
         return client

@@ -15,6 +15,7 @@ from cookbook_runtime.ir import Experiment, OutputsSpec
 from pydantic import BaseModel, Field
 
 from cookbook_recipes._rl_config import RLRecipeConfig, rl_stage, rl_training
+from cookbook_recipes.sl_basic import OFFLINE_PROFILES
 
 __all__ = ["RECIPE", "MathRlConfig", "MathRlRecipe", "local_defaults"]
 
@@ -56,8 +57,8 @@ class MathRlRecipe:
     )
     Config: ClassVar[type[BaseModel]] = MathRlConfig
 
-    def defaults_for(self, manifest: str) -> dict[str, Any]:
-        if manifest in ("local", "test"):
+    def defaults_for(self, profile: str) -> dict[str, Any]:
+        if profile in OFFLINE_PROFILES:
             return local_defaults()
         return {}
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from cookbook_recipes._rl_config import RLRecipeConfig, rl_stage, rl_training
 from cookbook_recipes.datasets import tiny_chat
+from cookbook_recipes.sl_basic import OFFLINE_PROFILES
 
 __all__ = ["RECIPE", "RlBasicConfig", "RlBasicRecipe", "local_defaults"]
 
@@ -54,7 +55,7 @@ def local_defaults() -> dict[str, Any]:
         "env": "arithmetic",
         "env_options": {"min_number": 0, "max_number": 9, "num_batches": 30, "test_problems": 64},
         "sft_warm_start": True,
-        "sft_dataset": DatasetRef(name=str(tiny_chat.DATA_DIR), split="train", test_split="test", format="jsonl"),
+        "sft_dataset": DatasetRef(name=tiny_chat.NAME, split="train", test_split="test", format="jsonl"),
         "sft_learning_rate": 4e-3,
         "sft_epochs": 6,
         "sft_batch_size": 32,
@@ -82,8 +83,8 @@ class RlBasicRecipe:
     )
     Config: ClassVar[type[BaseModel]] = RlBasicConfig
 
-    def defaults_for(self, manifest: str) -> dict[str, Any]:
-        if manifest in ("local", "test"):
+    def defaults_for(self, profile: str) -> dict[str, Any]:
+        if profile in OFFLINE_PROFILES:
             return local_defaults()
         return {}
 
