@@ -62,7 +62,7 @@ def _tiny_chat_store() -> FakeDatasetStore:
         split: [json.loads(line) for line in (tiny_chat.DATA_DIR / f"{split}.jsonl").read_text().splitlines()]
         for split in ("train", "test")
     }
-    return FakeDatasetStore({str(tiny_chat.DATA_DIR): {"train": rows["train"][:64], "test": rows["test"][:8]}})
+    return FakeDatasetStore({tiny_chat.NAME: {"train": rows["train"][:64], "test": rows["test"][:8]}})
 
 
 def test_rl_basic_pipeline_on_the_test_manifest(tmp_path: Path) -> None:
