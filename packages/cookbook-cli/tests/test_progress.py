@@ -66,6 +66,8 @@ def test_library_progress_bars_are_off_while_ours_runs(
     pytest.importorskip(library)
     bars = importlib.import_module(module_path)  # the module (`<library>.utils.tqdm` is also a class)
     monkeypatch.delenv(env, raising=False)
+    # A library imported earlier in this process, under one of our bars, froze its env switch on.
+    monkeypatch.setattr(bars, env, None, raising=False)  # None: as if the variable was never set
     bars.enable_progress_bars()
     with ProgressBar(Console(file=io.StringIO())):
         assert bars.are_progress_bars_disabled()

@@ -13,6 +13,7 @@ environment says otherwise (`HF_DATASETS_DISABLE_PROGRESS_BARS=0`).
 from __future__ import annotations
 
 import os
+import warnings
 import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -67,7 +68,11 @@ class _LibraryBarsOff:
         for env in self._set_env:
             os.environ.pop(env, None)
         for module in self._disabled:
-            module.enable_progress_bars()  # type: ignore[attr-defined]
+            with warnings.catch_warnings():
+                # huggingface_hub froze HF_HUB_DISABLE_PROGRESS_BARS at import if it was imported
+                # under an earlier bar of ours; it then declines (and warns) to turn bars back on.
+                warnings.filterwarnings("ignore", "Cannot enable progress bars", UserWarning)
+                module.enable_progress_bars()  # type: ignore[attr-defined]
         self._set_env.clear()
         self._disabled.clear()
 

@@ -37,13 +37,13 @@ def sample_run(
 def serve_local(host: str, port: int, model: str | None) -> None:
     import typer
 
+    _check_port_free(host, port)  # stdlib only: a bad port is reported even without the extra
     try:
         server = importlib.import_module("cookbook_adapters.server")
         serve = server.serve
     except (ImportError, AttributeError):
         fail("cookbook serve needs the server extra: pip install 'cookbook-adapters[server]'")
         raise typer.Exit(USAGE_EXIT) from None
-    _check_port_free(host, port)
     serve(host=host, port=port, model=model)
 
 
