@@ -13,8 +13,8 @@ environment says otherwise (`HF_DATASETS_DISABLE_PROGRESS_BARS=0`).
 from __future__ import annotations
 
 import os
-import warnings
 import sys
+import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
