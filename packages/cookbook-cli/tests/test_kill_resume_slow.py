@@ -49,6 +49,8 @@ def test_sigkill_then_rerun_matches_uninterrupted(tmp_path: Path) -> None:
     assert proc.poll() is None, f"run ended before it could be killed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
+    if proc.stderr:
+        proc.stderr.close()
     killed_at = _last_step(killed_dir)
     assert 9 <= killed_at < 23, f"killed at step {killed_at}"
     assert [c["step"] for c in read_jsonl(killed_dir / "checkpoints.jsonl")][:1] == [6]

@@ -47,6 +47,8 @@ def test_sigint_stops_within_two_seconds_and_the_run_resumes(tmp_path: Path) -> 
         proc.kill()
     took = time.monotonic() - sent
     stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
     print(f"SIGINT to exit: {took:.2f} s (exit {code})")
     assert code == 130, stderr[-2000:]
     assert took < 2.0, f"took {took:.2f} s to stop"
