@@ -29,8 +29,8 @@ def _config(log_path: Path) -> dict[str, Any]:
     except UnknownNameError:
         pytest.skip("the rl_basic recipe is not installed")
     config.update(
-        sft_epochs=1, max_steps=3, eval_every=2, save_every=2, groups_per_batch=4, group_size=4,
-        env_options={"max_number": 9, "num_batches": 3, "test_problems": 8}, log_path=str(log_path),
+        sft_epochs=1, sft_max_steps=60, max_steps=3, eval_every=2, save_every=2, groups_per_batch=4, group_size=4,
+        env_options={"num_batches": 3, "test_problems": 8}, log_path=str(log_path),
     )
     return config
 

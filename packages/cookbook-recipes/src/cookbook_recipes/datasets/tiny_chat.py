@@ -24,7 +24,7 @@ from typing import Any
 
 from cookbook_runtime.atomic import atomic_write
 
-__all__ = ["DATA_DIR", "NAME", "SPLITS", "TASKS", "generate", "render_jsonl", "write"]
+__all__ = ["DATA_DIR", "NAME", "SPLITS", "TASKS", "generate", "question", "random_letters", "render_jsonl", "write"]
 
 DATA_DIR = Path(__file__).parent / "tiny_chat"
 """Where the shipped splits live: `train.jsonl` and `test.jsonl`."""
@@ -43,7 +43,8 @@ MAX_LETTERS = 6
 Task = Callable[[list[str]], str]
 
 
-def _letters(rng: random.Random) -> list[str]:
+def random_letters(rng: random.Random) -> list[str]:
+    """A string of 3-6 random lowercase letters, as the generator draws them."""
     return [rng.choice(string.ascii_lowercase) for _ in range(rng.randint(MIN_LETTERS, MAX_LETTERS))]
 
 
@@ -55,16 +56,20 @@ TASKS: dict[str, Task] = {
 """Task word -> its answer for a list of letters; the prompt is `"<word> a b c"`."""
 
 
+def question(task: str, letters: list[str]) -> str:
+    """The user prompt of `task` on `letters`: `"<task> a b c"`."""
+    return f"{task} {' '.join(letters)}"
+
+
 def _conversations(rng: random.Random) -> Iterator[dict[str, Any]]:
     names = sorted(TASKS)
     while True:
         name = rng.choice(names)
-        letters = _letters(rng)
-        question, answer = f"{name} {' '.join(letters)}", TASKS[name](letters)
+        letters = random_letters(rng)
         yield {
             "messages": [
-                {"role": "user", "content": question},
-                {"role": "assistant", "content": answer},
+                {"role": "user", "content": question(name, letters)},
+                {"role": "assistant", "content": TASKS[name](letters)},
             ]
         }
 

@@ -1,4 +1,4 @@
-"""`rl_basic`: RL on a verifiable task (tinker-cookbook's GSM8K recipe; arithmetic after an SFT warm start locally)."""
+"""`rl_basic`: RL on a verifiable task (tinker-cookbook's GSM8K recipe; tiny-chat's letter tasks after a short SFT warm start locally)."""
 
 from cookbook_recipes.rl_basic._recipe import RECIPE, RlBasicConfig, RlBasicRecipe, local_defaults
 

@@ -2,9 +2,9 @@
 
 On Tinker it is tinker-cookbook's `rl_basic`: GSM8K, 128 problems x 16 samples per
 step, learning rate 4e-5, importance-sampling loss. Offline it is a pipeline on the
-built-in tiny model: a short SFT on the tiny-chat data (which teaches the reply
-shape "a + b = c"), then RL on the synthetic `arithmetic` env from those weights,
-evaluated on held-out sums before, during and after.
+built-in tiny model: a short, deliberately partial SFT on the tiny-chat letter
+tasks, then RL on the `letters` env (the same tasks, new strings) from those
+weights, evaluated on tiny-chat's held-out test prompts before, during and after.
 """
 
 from __future__ import annotations
@@ -29,41 +29,51 @@ __all__ = ["RECIPE", "RlBasicConfig", "RlBasicRecipe", "local_defaults"]
 
 
 class RlBasicConfig(RLRecipeConfig):
-    """RL on GSM8K (or, offline, arithmetic), optionally after a supervised warm start."""
+    """RL on GSM8K (or, offline, letter tasks or arithmetic), optionally after a supervised warm start."""
 
-    env: Literal["gsm8k", "arithmetic"] = Field(default="gsm8k", description="The task: 'gsm8k' or 'arithmetic'.")
+    env: Literal["gsm8k", "arithmetic", "letters"] = Field(
+        default="gsm8k", description="The task: 'gsm8k', 'arithmetic' or 'letters' (tiny-chat's letter tasks)."
+    )
     sft_warm_start: bool = Field(default=False, description="Fine-tune on `sft_dataset` first, then RL from there.")
     sft_dataset: DatasetRef | None = Field(default=None, description="Chat data of the warm start.")
     sft_learning_rate: float = Field(default=1e-4, gt=0, description="Warm start peak learning rate.")
     sft_epochs: int = Field(default=1, ge=1, description="Warm start epochs.")
     sft_batch_size: int = Field(default=32, ge=1, description="Warm start batch size.")
+    sft_warmup_steps: int = Field(default=0, ge=0, description="Warm start linear warmup steps.")
+    sft_max_steps: int | None = Field(default=None, ge=1, description="Stop the warm start after this many steps.")
     sft_max_length: int | None = Field(default=2048, ge=2, description="Warm start truncation length.")
 
 
 def local_defaults() -> dict[str, Any]:
-    """The offline setting: SFT then RL on the tiny model, a few minutes on two CPU cores.
+    """The offline setting: a short SFT then RL on the tiny model, a few minutes on two CPU cores.
 
-    The SFT is sl_basic's local run (6 epochs of tiny-chat, ~30 s idle). The RL asks
-    single-digit sums, which the warm-started tiny model gets right about one time
-    in ten: enough mixed groups for a signal. 30 steps of 16 problems x 8 samples
-    (~1 s a step) took held-out greedy accuracy on 64 sums from 0.08 to 0.34 in
-    our run.
+    The warm start is deliberately partial: 200 steps of 64 tiny-chat rows (about two
+    of sl_basic's six epochs) leave the model right on about 0.3 of the 64 held-out
+    prompts (greedy exact match), so RL has room to improve. The RL then samples
+    16 replies at temperature 0.7 for each of 8 new letter-task problems a step.
+    Measured (2 busy CPU cores): held-out reward 0.297 after the warm start, and
+    after 30 RL steps 0.266 (lr 1e-4); other settings tried (lr 5e-5..5e-4,
+    temperature 0.7/1.0, PPO, larger batches, 60 steps) also ended at or below
+    0.297, so this RL does not yet raise the held-out reward.
     """
     return {
         "model_name": "cookbook/tiny-chat",
         "renderer_name": "qwen3_instruct",
-        "env": "arithmetic",
-        "env_options": {"min_number": 0, "max_number": 9, "num_batches": 30, "test_problems": 64},
+        "env": "letters",
+        "env_options": {"num_batches": 30, "test_problems": 64},
         "sft_warm_start": True,
         "sft_dataset": DatasetRef(name=tiny_chat.NAME, split="train", test_split="test", format="jsonl"),
-        "sft_learning_rate": 4e-3,
-        "sft_epochs": 6,
-        "sft_batch_size": 32,
-        "sft_max_length": 128,
+        "sft_learning_rate": 3e-3,
+        "sft_warmup_steps": 20,
+        "sft_epochs": 3,
+        "sft_max_steps": 200,
+        "sft_batch_size": 64,
+        "sft_max_length": 64,
         "lora_rank": 0,
-        "group_size": 8,
-        "groups_per_batch": 16,
-        "learning_rate": 5e-4,
+        "group_size": 16,
+        "groups_per_batch": 8,
+        "learning_rate": 1e-4,
+        "temperature": 0.7,
         "lr_schedule": "constant",
         "max_tokens": 16,
         "eval_temperature": 0.0,
@@ -79,7 +89,7 @@ class RlBasicRecipe:
     name: ClassVar[str] = "rl_basic"
     kind: ClassVar[str] = "rl"
     description: ClassVar[str] = (
-        "RL with a verifiable reward: GSM8K on Tinker; locally SFT then RL on arithmetic with the tiny model."
+        "RL with a verifiable reward: GSM8K on Tinker; locally SFT then RL on letter tasks with the tiny model."
     )
     Config: ClassVar[type[BaseModel]] = RlBasicConfig
 
@@ -102,8 +112,10 @@ class RlBasicRecipe:
                                load_checkpoint_path=config.load_checkpoint_path),
                 dataset=config.sft_dataset,
                 num_epochs=config.sft_epochs,
+                max_steps=config.sft_max_steps,
                 batch_size=config.sft_batch_size,
                 learning_rate=config.sft_learning_rate,
+                warmup_steps=config.sft_warmup_steps,
                 max_length=config.sft_max_length,
                 lora_rank=config.lora_rank,
                 seed=config.seed,
@@ -132,6 +144,8 @@ class RlBasicRecipe:
 
 
 def _sample_prompt(env: str) -> str:
+    if env == "letters":
+        return "reverse b d a"
     return "What is 3 + 5?" if env == "arithmetic" else "What is 12 * 7 + 5? Write your final answer inside \\boxed{}."
 
 
