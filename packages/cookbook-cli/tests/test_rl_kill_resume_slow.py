@@ -55,6 +55,8 @@ def test_rl_sigkill_then_rerun_matches_uninterrupted(tmp_path: Path, mode: str) 
     assert proc.poll() is None, f"run ended before it could be killed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
+    if proc.stderr:
+        proc.stderr.close()
     killed_at = _last_step(killed_dir)
     assert 5 <= killed_at < 9, f"killed at step {killed_at}"
 
