@@ -70,7 +70,7 @@ def layers(session: nox.Session) -> None:
     """Import-linter contracts: cli > (recipes | adapters) > runtime; runtime imports pydantic only."""
     _sync(session, "--all-packages", "--all-extras")
     session.install("import-linter>=2.1")
-    session.run("lint-imports", "--config", str(ROOT / ".importlinter"))
+    session.run("lint-imports", str(ROOT / ".importlinter"))
     session.run("python", str(ROOT / "tools" / "check_layer_violations.py"))
 
 

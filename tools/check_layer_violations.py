@@ -30,7 +30,7 @@ VIOLATIONS = {
 def lint(pythonpath: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     return subprocess.run(
-        ["lint-imports", "--config", str(ROOT / ".importlinter"), "--no-cache"],
+        ["lint-imports", str(ROOT / ".importlinter"), "--no-cache"],
         env=env, capture_output=True, text=True, check=False,
     )
 
