@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from cookbook_runtime.train.renderers import Renderer
 from cookbook_runtime.train.rl import (
-    EnvGroupBuilder,
     ProblemEnv,
-    ProblemGroupBuilder,
     RLDataset,
-    sample_seed,
 )
 from cookbook_runtime.train.rl.envs import EnvContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cookbook_recipes.rl_envs._grading import last_number
+from cookbook_recipes.rl_envs._problems import SeededBatches
 
-__all__ = ["ArithmeticDataset", "ArithmeticEnv", "ArithmeticOptions", "ArithmeticProblem", "ArithmeticRL"]
+__all__ = ["ArithmeticEnv", "ArithmeticOptions", "ArithmeticProblem", "ArithmeticRL"]
 
 Op = Literal["+", "-"]
 _ENDS_WITH_NUMBER = re.compile(r".*?-?\d+\s*\.?\s*", re.DOTALL)
@@ -89,46 +86,13 @@ class ArithmeticOptions(BaseModel):
         return self
 
 
-def _problems(rng: random.Random, n: int, options: ArithmeticOptions) -> list[ArithmeticProblem]:
-    out = []
-    for _ in range(n):
-        a = rng.randint(options.min_number, options.max_number)
-        b = rng.randint(options.min_number, options.max_number)
-        op = rng.choice(options.ops)
-        if op == "-" and b > a:
-            a, b = b, a
-        out.append(ArithmeticProblem(a, b, op))
-    return out
-
-
-class ArithmeticDataset(RLDataset):
-    """Batch `i` holds `groups_per_batch` problems drawn with seed `(seed, i)`."""
-
-    def __init__(
-        self, renderer: Renderer, options: ArithmeticOptions, *, groups_per_batch: int, group_size: int,
-        num_batches: int, seed: int, salt: int = 0,
-    ) -> None:
-        self.renderer = renderer
-        self.options = options
-        self.groups_per_batch = groups_per_batch
-        self.group_size = group_size
-        self.num_batches = num_batches
-        self.seed = seed
-        self.salt = salt
-
-    def get_batch(self, index: int) -> Sequence[EnvGroupBuilder]:
-        rng = random.Random(sample_seed(self.seed, self.salt, index))
-        return [
-            ProblemGroupBuilder(
-                lambda p=p: ArithmeticEnv(self.renderer, p, format_coef=self.options.format_coef),  # type: ignore[misc]
-                self.group_size,
-                "arithmetic",
-            )
-            for p in _problems(rng, self.groups_per_batch, self.options)
-        ]
-
-    def __len__(self) -> int:
-        return self.num_batches
+def _draw(rng: random.Random, options: ArithmeticOptions) -> ArithmeticProblem:
+    a = rng.randint(options.min_number, options.max_number)
+    b = rng.randint(options.min_number, options.max_number)
+    op = rng.choice(options.ops)
+    if op == "-" and b > a:
+        a, b = b, a
+    return ArithmeticProblem(a, b, op)
 
 
 class ArithmeticRL:
@@ -138,14 +102,14 @@ class ArithmeticRL:
     Options: ClassVar[type[BaseModel]] = ArithmeticOptions
 
     def build(self, options: ArithmeticOptions, ctx: EnvContext) -> tuple[RLDataset, RLDataset | None]:
-        train = ArithmeticDataset(
-            ctx.renderer, options, groups_per_batch=ctx.groups_per_batch, group_size=ctx.group_size,
-            num_batches=options.num_batches, seed=ctx.seed,
-        )
-        test = None
-        if options.test_problems:
-            test = ArithmeticDataset(
-                ctx.renderer, options, groups_per_batch=options.test_problems, group_size=1,
-                num_batches=1, seed=ctx.seed, salt=1,
+        def batches(groups_per_batch: int, group_size: int, num_batches: int, salt: int) -> SeededBatches[ArithmeticProblem]:
+            return SeededBatches(
+                lambda rng: _draw(rng, options),
+                lambda p: ArithmeticEnv(ctx.renderer, p, format_coef=options.format_coef),
+                name="arithmetic", groups_per_batch=groups_per_batch, group_size=group_size,
+                num_batches=num_batches, seed=ctx.seed, salt=salt,
             )
+
+        train = batches(ctx.groups_per_batch, ctx.group_size, options.num_batches, salt=0)
+        test = batches(options.test_problems, 1, 1, salt=1) if options.test_problems else None
         return train, test

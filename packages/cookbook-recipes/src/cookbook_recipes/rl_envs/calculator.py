@@ -16,24 +16,22 @@ import ast
 import json
 import operator
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from cookbook_runtime.train.renderers import Message, Renderer, ToolCall
+from cookbook_runtime.train.renderers import Message, ToolCall
 from cookbook_runtime.train.rl import (
     EnvFromMessageEnv,
-    EnvGroupBuilder,
     MessageEnv,
     MessageStepResult,
-    ProblemGroupBuilder,
     RLDataset,
     message_text,
-    sample_seed,
 )
 from cookbook_runtime.train.rl.envs import EnvContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_recipes.rl_envs._grading import last_number
+from cookbook_recipes.rl_envs._problems import SeededBatches
 
 __all__ = ["CalculatorEnv", "CalculatorOptions", "CalculatorRL", "ToolError", "evaluate"]
 
@@ -146,36 +144,6 @@ class CalculatorOptions(BaseModel):
     tool_bonus: float = Field(default=0.1, ge=0, description="Extra reward for a right answer that used the tool.")
 
 
-class CalculatorDataset(RLDataset):
-    def __init__(self, renderer: Renderer, options: CalculatorOptions, *, groups_per_batch: int, group_size: int,
-                 num_batches: int, seed: int, salt: int = 0) -> None:
-        self.renderer = renderer
-        self.options = options
-        self.groups_per_batch = groups_per_batch
-        self.group_size = group_size
-        self.num_batches = num_batches
-        self.seed = seed
-        self.salt = salt
-
-    def get_batch(self, index: int) -> Sequence[EnvGroupBuilder]:
-        rng = random.Random(sample_seed(self.seed, self.salt, index))
-        o = self.options
-        out: list[EnvGroupBuilder] = []
-        for _ in range(self.groups_per_batch):
-            a, b = rng.randint(2, o.max_number), rng.randint(2, o.max_number)
-            question = f"What is {a} * {b}?"
-
-            def make(question: str = question, answer: int = a * b) -> EnvFromMessageEnv:
-                env = CalculatorEnv(question, answer, max_calls=o.max_calls, tool_bonus=o.tool_bonus)
-                return EnvFromMessageEnv(env, self.renderer, max_turns=o.max_calls + 1, parse_error_reward=0.0)
-
-            out.append(ProblemGroupBuilder(make, self.group_size, "calculator"))
-        return out
-
-    def __len__(self) -> int:
-        return self.num_batches
-
-
 class CalculatorRL:
     """Env factory `calculator`."""
 
@@ -183,10 +151,18 @@ class CalculatorRL:
     Options: ClassVar[type[BaseModel]] = CalculatorOptions
 
     def build(self, options: CalculatorOptions, ctx: EnvContext) -> tuple[RLDataset, RLDataset | None]:
-        train = CalculatorDataset(ctx.renderer, options, groups_per_batch=ctx.groups_per_batch,
-                                  group_size=ctx.group_size, num_batches=options.num_batches, seed=ctx.seed)
-        test = None
-        if options.test_problems:
-            test = CalculatorDataset(ctx.renderer, options, groups_per_batch=options.test_problems, group_size=1,
-                                     num_batches=1, seed=ctx.seed, salt=1)
+        def draw(rng: random.Random) -> tuple[int, int]:
+            return rng.randint(2, options.max_number), rng.randint(2, options.max_number)
+
+        def make(operands: tuple[int, int]) -> EnvFromMessageEnv:
+            a, b = operands
+            env = CalculatorEnv(f"What is {a} * {b}?", a * b, max_calls=options.max_calls, tool_bonus=options.tool_bonus)
+            return EnvFromMessageEnv(env, ctx.renderer, max_turns=options.max_calls + 1, parse_error_reward=0.0)
+
+        def batches(groups_per_batch: int, group_size: int, num_batches: int, salt: int) -> SeededBatches[tuple[int, int]]:
+            return SeededBatches(draw, make, name="calculator", groups_per_batch=groups_per_batch,
+                                 group_size=group_size, num_batches=num_batches, seed=ctx.seed, salt=salt)
+
+        train = batches(ctx.groups_per_batch, ctx.group_size, options.num_batches, salt=0)
+        test = batches(options.test_problems, 1, 1, salt=1) if options.test_problems else None
         return train, test

@@ -10,27 +10,23 @@ renderer the whole game is one datum.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Sequence
 from typing import ClassVar
 
-from cookbook_runtime.train.renderers import Message, Renderer
+from cookbook_runtime.train.renderers import Message
 from cookbook_runtime.train.rl import (
     EnvFromMessageEnv,
-    EnvGroupBuilder,
     MessageEnv,
     MessageStepResult,
-    ProblemGroupBuilder,
     RLDataset,
     message_text,
-    sample_seed,
 )
 from cookbook_runtime.train.rl.envs import EnvContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_recipes.rl_envs._grading import last_number
+from cookbook_recipes.rl_envs._problems import SeededBatches
 
-__all__ = ["GuessNumberDataset", "GuessNumberEnv", "GuessNumberOptions", "GuessNumberRL"]
+__all__ = ["GuessNumberEnv", "GuessNumberOptions", "GuessNumberRL"]
 
 
 class GuessNumberEnv(MessageEnv):
@@ -84,37 +80,6 @@ class GuessNumberOptions(BaseModel):
     format_coef: float = Field(default=0.1, ge=0, description="Penalty for a reply with no number.")
 
 
-class GuessNumberDataset(RLDataset):
-    """Batch `i`'s secrets come from a generator seeded by `(seed, salt, i)`."""
-
-    def __init__(self, renderer: Renderer, options: GuessNumberOptions, *, groups_per_batch: int, group_size: int,
-                 num_batches: int, seed: int, salt: int = 0) -> None:
-        self.renderer = renderer
-        self.options = options
-        self.groups_per_batch = groups_per_batch
-        self.group_size = group_size
-        self.num_batches = num_batches
-        self.seed = seed
-        self.salt = salt
-
-    def get_batch(self, index: int) -> Sequence[EnvGroupBuilder]:
-        rng = random.Random(sample_seed(self.seed, self.salt, index))
-        o = self.options
-        builders: list[EnvGroupBuilder] = []
-        for _ in range(self.groups_per_batch):
-            secret = rng.randint(1, o.high)
-
-            def make(secret: int = secret) -> EnvFromMessageEnv:
-                game = GuessNumberEnv(secret, o.high, max_turns=o.max_turns, format_coef=o.format_coef)
-                return EnvFromMessageEnv(game, self.renderer, max_turns=o.max_turns)
-
-            builders.append(ProblemGroupBuilder(make, self.group_size, "guess_number"))
-        return builders
-
-    def __len__(self) -> int:
-        return self.num_batches
-
-
 class GuessNumberRL:
     """Env factory `guess_number`."""
 
@@ -122,10 +87,15 @@ class GuessNumberRL:
     Options: ClassVar[type[BaseModel]] = GuessNumberOptions
 
     def build(self, options: GuessNumberOptions, ctx: EnvContext) -> tuple[RLDataset, RLDataset | None]:
-        train = GuessNumberDataset(ctx.renderer, options, groups_per_batch=ctx.groups_per_batch,
-                                   group_size=ctx.group_size, num_batches=options.num_batches, seed=ctx.seed)
-        test = None
-        if options.test_games:
-            test = GuessNumberDataset(ctx.renderer, options, groups_per_batch=options.test_games, group_size=1,
-                                      num_batches=1, seed=ctx.seed, salt=1)
+        def make(secret: int) -> EnvFromMessageEnv:
+            game = GuessNumberEnv(secret, options.high, max_turns=options.max_turns, format_coef=options.format_coef)
+            return EnvFromMessageEnv(game, ctx.renderer, max_turns=options.max_turns)
+
+        def batches(groups_per_batch: int, group_size: int, num_batches: int, salt: int) -> SeededBatches[int]:
+            return SeededBatches(lambda rng: rng.randint(1, options.high), make, name="guess_number",
+                                 groups_per_batch=groups_per_batch, group_size=group_size,
+                                 num_batches=num_batches, seed=ctx.seed, salt=salt)
+
+        train = batches(ctx.groups_per_batch, ctx.group_size, options.num_batches, salt=0)
+        test = batches(options.test_games, 1, 1, salt=1) if options.test_games else None
         return train, test

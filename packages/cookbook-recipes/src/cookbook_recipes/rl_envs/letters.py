@@ -23,19 +23,16 @@ from typing import ClassVar, Literal
 from cookbook_runtime.errors import DataError
 from cookbook_runtime.train.renderers import Renderer
 from cookbook_runtime.train.rl import (
-    EnvGroupBuilder,
     ProblemEnv,
-    ProblemGroupBuilder,
     RLDataset,
-    sample_seed,
 )
 from cookbook_runtime.train.rl.envs import EnvContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_recipes.datasets import tiny_chat
-from cookbook_recipes.rl_envs._problems import ProblemListDataset
+from cookbook_recipes.rl_envs._problems import ProblemListDataset, SeededBatches
 
-__all__ = ["LettersDataset", "LettersEnv", "LettersOptions", "LettersProblem", "LettersRL", "held_out_problems"]
+__all__ = ["LettersEnv", "LettersOptions", "LettersProblem", "LettersRL", "held_out_problems"]
 
 Task = Literal["copy", "reverse", "sort"]
 _LETTER_STRING = re.compile(r"[a-z](?: [a-z])*")
@@ -112,38 +109,6 @@ def _draw(rng: random.Random, tasks: Sequence[str], held_out: frozenset[str]) ->
             return problem
 
 
-class LettersDataset(RLDataset):
-    """Batch `i` holds `groups_per_batch` problems drawn with seed `(seed, i)`, none of them held out."""
-
-    def __init__(
-        self, renderer: Renderer, options: LettersOptions, *, groups_per_batch: int, group_size: int, seed: int,
-    ) -> None:
-        self.renderer = renderer
-        self.options = options
-        self.groups_per_batch = groups_per_batch
-        self.group_size = group_size
-        self.seed = seed
-        self._held_out = frozenset(p.question for p in held_out_problems())
-
-    def problems(self, index: int) -> list[LettersProblem]:
-        """The problems of batch `index`."""
-        rng = random.Random(sample_seed(self.seed, 0, index))
-        return [_draw(rng, self.options.tasks, self._held_out) for _ in range(self.groups_per_batch)]
-
-    def get_batch(self, index: int) -> Sequence[EnvGroupBuilder]:
-        return [
-            ProblemGroupBuilder(
-                lambda p=p: LettersEnv(self.renderer, p, format_coef=self.options.format_coef),  # type: ignore[misc]
-                self.group_size,
-                "letters",
-            )
-            for p in self.problems(index)
-        ]
-
-    def __len__(self) -> int:
-        return self.options.num_batches
-
-
 class LettersRL:
     """Env factory `letters`."""
 
@@ -151,8 +116,12 @@ class LettersRL:
     Options: ClassVar[type[BaseModel]] = LettersOptions
 
     def build(self, options: LettersOptions, ctx: EnvContext) -> tuple[RLDataset, RLDataset | None]:
-        train = LettersDataset(
-            ctx.renderer, options, groups_per_batch=ctx.groups_per_batch, group_size=ctx.group_size, seed=ctx.seed,
+        held_out = frozenset(p.question for p in held_out_problems())
+        train = SeededBatches(
+            lambda rng: _draw(rng, options.tasks, held_out),
+            lambda p: LettersEnv(ctx.renderer, p, format_coef=options.format_coef),
+            name="letters", groups_per_batch=ctx.groups_per_batch, group_size=ctx.group_size,
+            num_batches=options.num_batches, seed=ctx.seed,
         )
         test = None
         if options.test_problems:
