@@ -9,15 +9,10 @@ step for step, as a run that was never interrupted.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import kill_run_after, run_cli
 from cookbook_runtime.framework import read_jsonl
 
 pytestmark = pytest.mark.slow
@@ -45,18 +40,7 @@ def _rows(run_dir: Path) -> dict[int, dict[str, float]]:
 def test_rl_sigkill_then_rerun_matches_uninterrupted(tmp_path: Path, mode: str) -> None:
     settings = [*SETTINGS, f"mode={mode}"]
     killed_dir = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cookbook_cli", "-q", "run", "math_rl", f"log_path={killed_dir}", *settings],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env={**os.environ},
-    )
-    deadline = time.monotonic() + 600
-    while _last_step(killed_dir) < 5 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, f"run ended before it could be killed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
-    if proc.stderr:
-        proc.stderr.close()
+    kill_run_after(["run", "math_rl", f"log_path={killed_dir}", *settings], lambda: _last_step(killed_dir), 5)
     killed_at = _last_step(killed_dir)
     assert 5 <= killed_at < 9, f"killed at step {killed_at}"
 
