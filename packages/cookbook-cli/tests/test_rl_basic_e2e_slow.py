@@ -29,6 +29,9 @@ def test_rl_basic_raises_the_held_out_reward(tmp_path: Path) -> None:
     assert float(printed.group(1)) == pytest.approx(rewards[0], abs=1e-3)
     assert float(printed.group(2)) == pytest.approx(rewards[-1], abs=1e-3)
     assert (run_dir / "sft" / "checkpoints.jsonl").is_file() and (run_dir / "rollouts").is_dir()
+    # the warm start's checkpoints sit in the run's shared checkpoints/: recorded relative, so the run can move
+    sft_lines = read_jsonl(run_dir / "sft" / "checkpoints.jsonl")
+    assert sft_lines and all(line["state_path"].startswith("../checkpoints/") for line in sft_lines), sft_lines
     if rewards[-1] - rewards[0] < 0.2:
         # The issue's target, not yet met on the redesigned tiny model (issue 12 stays open):
         # reported as an expected failure with the numbers, and a pass once it is met.

@@ -79,3 +79,4 @@ async def test_stream_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path:
     resumed = await train_stream(make_run(broken, config=config))
     assert resumed.start_step == 2
     assert rows(broken) == rows(tmp_path / "whole")
+

@@ -72,3 +72,23 @@ def test_last_checkpoint_with_sampler_weights_skips_state_only_saves(tmp_path: P
     with_weights = last_checkpoint(tmp_path, sampler=True)
     assert with_weights is not None and with_weights.name == "a"
     assert with_weights.sampler_path == str((tmp_path / "w" / "a").resolve())
+
+
+async def test_a_stage_subdir_records_the_runs_shared_checkpoints_relative(tmp_path: Path) -> None:
+    """`sft/` saving into the run's `checkpoints/` records `../checkpoints/...`, so the whole run moves."""
+    from cookbook_runtime.framework import RUN_MARKER
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / RUN_MARKER).write_text("")
+    await _save(tmp_path / "old" / "sft", tmp_path / "old" / "checkpoints")
+    line = json.loads((tmp_path / "old" / "sft" / "checkpoints.jsonl").read_text())
+    assert line["state_path"] == "../checkpoints/states/000003"
+    shutil.move(tmp_path / "old", tmp_path / "new")
+    record = last_checkpoint(tmp_path / "new" / "sft")
+    assert record is not None and record.state_path == str((tmp_path / "new/checkpoints/states/000003").resolve())
+
+
+async def test_a_subdir_outside_any_run_keeps_outside_paths_absolute(tmp_path: Path) -> None:
+    await _save(tmp_path / "plain" / "sft", tmp_path / "plain" / "checkpoints")
+    line = json.loads((tmp_path / "plain" / "sft" / "checkpoints.jsonl").read_text())
+    assert line["state_path"] == str(tmp_path / "plain" / "checkpoints" / "states" / "000003")

@@ -14,11 +14,13 @@ artifact mirror on another machine, still resumes. Readers get absolute paths ba
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import RUN_MARKER
 from cookbook_runtime.ports import Pending, TrainingClient
 from cookbook_runtime.user_files import iter_jsonl
 
@@ -29,6 +31,7 @@ __all__ = [
     "PendingCheckpoint",
     "last_checkpoint",
     "read_checkpoints",
+    "record_run_path",
     "resolve_run_path",
 ]
 
@@ -79,14 +82,29 @@ def _record(obj: dict[str, Any], path: Path, number: int) -> CheckpointRecord:
     return CheckpointRecord.from_json(obj)
 
 
-def _relative_to_run(path: str | None, run_dir: Path) -> str | None:
-    """`path` relative to `run_dir` when it is a local path inside it; unchanged otherwise."""
+def _run_root(run_dir: Path) -> Path:
+    """The outermost cookbook run directory holding `run_dir` (a stage's log subdir sits inside one)."""
+    root = run_dir
+    for parent in run_dir.parents:
+        if (parent / RUN_MARKER).is_file():
+            root = parent
+    return root
+
+
+def record_run_path(path: str | None, run_dir: Path) -> str | None:
+    """`path` relative to `run_dir` when it is a local path inside its run directory; unchanged otherwise.
+
+    A stage logging into a subdirectory (`sft/`) saves its checkpoints into the run's
+    shared `checkpoints/`; those are recorded as `../checkpoints/...`, so they move
+    with the run directory too. Paths outside the run stay absolute.
+    """
     if path is None or "://" in path or not Path(path).is_absolute():
         return path
-    try:
-        return Path(path).resolve().relative_to(run_dir.resolve()).as_posix()
-    except ValueError:
+    run_dir = run_dir.resolve()
+    target = Path(path).resolve()
+    if not target.is_relative_to(_run_root(run_dir)):
         return path
+    return Path(os.path.relpath(target, run_dir)).as_posix()
 
 
 def resolve_run_path(path: str | None, run_dir: Path) -> str | None:
@@ -177,8 +195,8 @@ class CheckpointSaver:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         stored = replace(
             record,
-            state_path=_relative_to_run(record.state_path, self.run_dir) or record.state_path,
-            sampler_path=_relative_to_run(record.sampler_path, self.run_dir),
+            state_path=record_run_path(record.state_path, self.run_dir) or record.state_path,
+            sampler_path=record_run_path(record.sampler_path, self.run_dir),
         )
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(asdict(stored), sort_keys=True) + "\n")

@@ -30,6 +30,8 @@ from cookbook_runtime.train.checkpoints import (
     CheckpointSaver,
     PendingCheckpoint,
     last_checkpoint,
+    record_run_path,
+    resolve_run_path,
 )
 from cookbook_runtime.train.metrics import JsonlMetricLogger, MetricLogger
 from cookbook_runtime.train.rl.config import RLConfig
@@ -177,7 +179,7 @@ class RLRun:
         return self.start_step
 
     async def _open_reference(self) -> None:
-        path = self.resume_state.get("reference_path")
+        path = resolve_run_path(self.resume_state.get("reference_path"), self.run_dir)
         if path is None:
             if self.resume is not None:
                 raise ConfigError(
@@ -322,7 +324,8 @@ class RLRun:
         pending = await self.saver.submit(
             self.require_client(), step=steps_done, epoch=0, batch=steps_done, final=final
         )
-        state: dict[str, Any] = {"step": steps_done, "reference_path": self.reference_path, **(extra or {})}
+        reference = record_run_path(self.reference_path, self.run_dir)
+        state: dict[str, Any] = {"step": steps_done, "reference_path": reference, **(extra or {})}
         return pending, state
 
     async def finish_checkpoint(self, submitted: tuple[PendingCheckpoint, dict[str, Any]]) -> CheckpointRecord:

@@ -23,6 +23,7 @@ from typing import Any
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.ports import SamplingClient
+from cookbook_runtime.train.checkpoints import record_run_path, resolve_run_path
 from cookbook_runtime.train.rl._run import RLResult, RLRun, close_sampler
 from cookbook_runtime.train.rl.rollouts import AllRolloutsFailed, rollout_group_or_error
 from cookbook_runtime.train.rl.types import TrajectoryGroup
@@ -39,7 +40,7 @@ class _Samplers:
 
     def __init__(self, run: RLRun, recorded: dict[str, str]) -> None:
         self.run = run
-        self.paths: dict[int, str] = {int(v): p for v, p in recorded.items()}
+        self.paths: dict[int, str] = {int(v): resolve_run_path(p, run.run_dir) or p for v, p in recorded.items()}
         self.clients: dict[int, SamplingClient] = {}
 
     async def get(self, version: int, current: int) -> SamplingClient:
@@ -143,7 +144,10 @@ async def train_off_policy(run: RLRun) -> RLResult:
             checkpoint = None
             if run.checkpoint_due(step + 1):
                 keep = {version_for(b) for b in range(step + 1, min(step + ahead, run.total_steps - 1) + 1)}
-                paths = {str(v): samplers.paths[v] for v in sorted(keep) if v <= step and v in samplers.paths}
+                paths = {
+                    str(v): record_run_path(samplers.paths[v], run.run_dir)
+                    for v in sorted(keep) if v <= step and v in samplers.paths
+                }
                 checkpoint = await run.submit_checkpoint(step + 1, extra={"sampler_paths": paths})
             if pending is not None:
                 metrics.update(await run.finish_train(pending))
