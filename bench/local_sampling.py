@@ -29,7 +29,12 @@ import time
 from typing import Any
 
 import torch
-from cookbook_adapters.local import TINY_CHAT, LocalSamplingClient, LocalServiceClient, tiny_chat_dir
+from cookbook_adapters.local import (
+    TINY_CHAT,
+    LocalSamplingClient,
+    LocalServiceClient,
+    tiny_chat_dir,
+)
 from cookbook_runtime.train.types import ModelInput, SamplingParams
 from transformers import AutoModelForCausalLM
 
@@ -168,25 +173,27 @@ async def main() -> None:
 
     # The same batched sampling with a sleep before every forward: the ratio must fall.
     slowed: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device).eval()
-    forwards = 0
+    forwards, slept = 0, 0.0
 
     def nap(*_: Any) -> None:
-        nonlocal forwards
+        nonlocal forwards, slept
         forwards += 1
+        start = time.perf_counter()
         time.sleep(args.inject_ms / 1000)
+        slept += time.perf_counter() - start
 
     slowed.register_forward_pre_hook(nap)
     injected = LocalSamplingClient(slowed, service.get_tokenizer(args.model))
     await _ours(injected, prompts, args)
-    injected_rates, injected_forwards = [], []
+    injected_rates, injected_forwards, expected_rates = [], [], []
     for _ in range(args.rounds):
-        forwards = 0
+        forwards, slept = 0, 0.0
         elapsed, tokens = await _ours(injected, prompts, args)
         injected_rates.append(tokens / elapsed)
         injected_forwards.append(forwards)
+        expected_rates.append(tokens / (tokens / med["ours"] + slept))  # ours plus the time really slept
     inj = statistics.median(injected_rates)
-    tokens_per_run = args.prompts * args.samples * args.max_tokens
-    expected = 1 / (1 / med["ours"] + statistics.median(injected_forwards) * args.inject_ms / 1000 / tokens_per_run)
+    expected = statistics.median(expected_rates)
 
     print(
         f"model={args.model} device={device} dtype={str(dtype).removeprefix('torch.')} "

@@ -145,3 +145,31 @@ async def test_prompt_logprobs_only_when_asked(sampler: LocalSamplingClient) -> 
     assert plain.prompt_logprobs is None and plain.topk_prompt_logprobs is None
     assert lps_only.prompt_logprobs is not None and lps_only.topk_prompt_logprobs is None
     assert [s.tokens for s in plain.sequences] == [s.tokens for s in lps_only.sequences]
+
+
+async def test_draws_follow_the_model_distribution(
+    sampler: LocalSamplingClient, direct_model: torch.nn.Module
+) -> None:
+    """First tokens of many samples have the frequencies of the (top-k renormalised) softmax.
+
+    The untrained tiny model is nearly flat, so a low temperature makes the test sharp.
+    """
+    ids = _prompts(sampler)[0].to_ints()
+    with torch.no_grad():
+        logits = direct_model(input_ids=torch.tensor([ids])).logits[0, -1].double()
+    n, temperature = 8000, 0.15
+    for top_k in (0, 5):
+        params = SamplingParams(max_tokens=1, temperature=temperature, top_k=top_k, seed=21)
+        res = await sampler.sample(ModelInput.from_ints(ids), n, params)
+        drawn = torch.tensor([s.tokens[0] for s in res.sequences])
+        counts = torch.bincount(drawn, minlength=logits.shape[0]).double()
+        kept = logits / temperature
+        if top_k:
+            kept = kept.masked_fill(kept < kept.topk(top_k).values[-1], -math.inf)
+        probs = torch.softmax(kept, -1)
+        assert counts[probs == 0].sum() == 0, f"top_k={top_k}: drew a token of zero probability"
+        for tok in torch.argsort(probs, descending=True)[:5].tolist():
+            p = probs[tok].item()
+            tol = 4.5 * math.sqrt(p * (1 - p) / n)
+            got = counts[tok].item() / n
+            assert abs(got - p) < tol, f"top_k={top_k} token {tok}: drawn {got:.4f}, softmax {p:.4f}"

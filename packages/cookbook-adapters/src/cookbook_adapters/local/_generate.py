@@ -6,8 +6,9 @@ ids restart at each row's first real token, so a row computes what it would
 alone), the KV cache is then repeated per sample, and each step decodes one token
 for every row. Stop tokens are kept as the last token of a completion.
 
-A request with a seed draws its tokens from its own generator over all of its
-rows every step, exactly as it would alone, so batching never changes what a
+A request with a seed draws its tokens from its own generator (one uniform per
+row and step, turned into a token by the inverse CDF) over all of its rows every
+step, exactly as it would alone, so batching never changes what a
 seeded request samples; a request leaves the batch only when all its rows are done.
 Logprobs reported are the model's own (temperature 1, before top-k/top-p), which
 is what RL losses compare training logprobs against.
@@ -129,12 +130,28 @@ def _draw(logits: torch.Tensor, active: list[_Active]) -> torch.Tensor:
             nxt[lo:hi] = logits[lo:hi].argmax(dim=-1)
         else:
             probs = torch.softmax(_filter_logits(logits[lo:hi] / params.temperature, params), dim=-1)
-            for a in group:
-                rows = slice(a.offset - lo, a.offset - lo + a.request.num_samples)
-                draws = torch.multinomial(probs[rows], 1, generator=a.generator)
-                nxt[a.offset : a.offset + a.request.num_samples] = draws.squeeze(-1)
+            uniforms = torch.cat(
+                [
+                    torch.rand(a.request.num_samples, 1, generator=a.generator, device=logits.device)
+                    for a in group
+                ]
+            )
+            nxt[lo:hi] = _inverse_cdf(probs, uniforms)
         start = end
     return nxt
+
+
+def _inverse_cdf(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """One draw per row from `probs` (`[rows, vocab]`) given one uniform in [0, 1) per row.
+
+    The first token whose cumulative mass exceeds `u * total`: a token of zero
+    probability never is. One uniform per row, where `torch.multinomial` spends a
+    random number per vocabulary entry (most of a decode step on a small model).
+    """
+    cdf = probs.double().cumsum(dim=-1)
+    target = uniforms.double() * cdf[:, -1:]
+    picked = torch.searchsorted(cdf, target, right=True).squeeze(-1)
+    return picked.clamp_(max=probs.shape[-1] - 1)
 
 
 def _record(a: _Active, toks: list[int], lps: list[float], decode: Callable[[list[int]], str]) -> None:
