@@ -172,4 +172,6 @@ async def test_draws_follow_the_model_distribution(
             p = probs[tok].item()
             tol = 4.5 * math.sqrt(p * (1 - p) / n)
             got = counts[tok].item() / n
-            assert abs(got - p) < tol, f"top_k={top_k} token {tok}: drawn {got:.4f}, softmax {p:.4f}"
+            assert abs(got - p) < tol, (
+                f"top_k={top_k} token {tok}: drawn {got:.4f}, softmax {p:.4f}"
+            )

@@ -114,13 +114,17 @@ async def test_width_one_is_the_ordinary_loss(service: LocalServiceClient, tiny:
     await (await soft_client.optim_step(step)).result()
     after_a = (await (await hard_client.forward([hard])).result()).loss_fn_outputs[0]
     after_b = (await (await soft_client.forward([hard])).result()).loss_fn_outputs[0]
-    assert after_a["logprobs"].data != a.loss_fn_outputs[0]["logprobs"].data, "the step changed nothing"
+    assert after_a["logprobs"].data != a.loss_fn_outputs[0]["logprobs"].data, (
+        "the step changed nothing"
+    )
     assert after_b["logprobs"].data == pytest.approx(after_a["logprobs"].data, abs=1e-5), (
         "an (N, 1) step moved the weights differently from an (N,) one"
     )
 
 
-async def test_soft_targets_are_refused_by_rl_losses(service: LocalServiceClient, tiny: str) -> None:
+async def test_soft_targets_are_refused_by_rl_losses(
+    service: LocalServiceClient, tiny: str
+) -> None:
     client = await _client(service, tiny)
     tokens = client.tokenizer().encode(TEXT, add_special_tokens=False)
     targets = [[t, t] for t in tokens[1:]]
@@ -138,7 +142,9 @@ async def test_soft_targets_are_refused_by_rl_losses(service: LocalServiceClient
         await (await client.forward_backward([d], "importance_sampling")).result()
 
 
-async def test_mismatched_soft_shapes_fail_at_the_call(service: LocalServiceClient, tiny: str) -> None:
+async def test_mismatched_soft_shapes_fail_at_the_call(
+    service: LocalServiceClient, tiny: str
+) -> None:
     client = await _client(service, tiny)
     tokens = client.tokenizer().encode(TEXT, add_special_tokens=False)
     n = len(tokens) - 1

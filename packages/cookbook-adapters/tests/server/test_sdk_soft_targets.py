@@ -25,7 +25,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     from cookbook_adapters.local import TINY_CHAT, LocalServiceClient
 
     states: Path = tmp_path_factory.mktemp("soft-states")
-    with running_server(LocalServiceClient(device="cpu", root=states), models=[TINY_CHAT]) as running:
+    with running_server(
+        LocalServiceClient(device="cpu", root=states), models=[TINY_CHAT]
+    ) as running:
         yield running
 
 

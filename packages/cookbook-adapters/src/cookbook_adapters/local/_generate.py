@@ -16,13 +16,15 @@ is what RL losses compare training logprobs against.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from cookbook_runtime.train.types import SampledSequence, SampleResult, SamplingParams
 
-from cookbook_adapters.local._prompt_scores import prompt_scores
+from cookbook_adapters.local._prompt_scores import TopkRows, prompt_scores
 
 __all__ = ["GenerationLimits", "SampleRequest", "generate", "generate_batch"]
 
@@ -64,7 +66,9 @@ class _Active:
 
     @property
     def done(self) -> bool:
-        return all(s or len(t) >= self.budget for s, t in zip(self.stopped, self.tokens, strict=True))
+        return all(
+            s or len(t) >= self.budget for s, t in zip(self.stopped, self.tokens, strict=True)
+        )
 
 
 def _filter_logits(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
@@ -129,10 +133,14 @@ def _draw(logits: torch.Tensor, active: list[_Active]) -> torch.Tensor:
         if params.temperature == 0:
             nxt[lo:hi] = logits[lo:hi].argmax(dim=-1)
         else:
-            probs = torch.softmax(_filter_logits(logits[lo:hi] / params.temperature, params), dim=-1)
+            probs = torch.softmax(
+                _filter_logits(logits[lo:hi] / params.temperature, params), dim=-1
+            )
             uniforms = torch.cat(
                 [
-                    torch.rand(a.request.num_samples, 1, generator=a.generator, device=logits.device)
+                    torch.rand(
+                        a.request.num_samples, 1, generator=a.generator, device=logits.device
+                    )
                     for a in group
                 ]
             )
@@ -154,7 +162,9 @@ def _inverse_cdf(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
     return picked.clamp_(max=probs.shape[-1] - 1)
 
 
-def _record(a: _Active, toks: list[int], lps: list[float], decode: Callable[[list[int]], str]) -> None:
+def _record(
+    a: _Active, toks: list[int], lps: list[float], decode: Callable[[list[int]], str]
+) -> None:
     for j in range(a.request.num_samples):
         if a.stopped[j] or len(a.tokens[j]) >= a.budget:
             continue
@@ -165,6 +175,33 @@ def _record(a: _Active, toks: list[int], lps: list[float], decode: Callable[[lis
             a.stop_strings and _ends_with_stop(decode(a.tokens[j]), a.stop_strings)
         ):
             a.stopped[j] = True
+
+
+def _left_pad(prompts: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(ids, mask)`, `[rows, width]`: each prompt right-aligned, mask 1 on its real tokens."""
+    width = max(len(p) for p in prompts)
+    ids = torch.zeros((len(prompts), width), dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, p in enumerate(prompts):
+        ids[row, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+        mask[row, width - len(p) :] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _compact(active: list[_Active]) -> torch.Tensor:
+    """Renumber `active`'s rows from 0, in order; returns the old rows they come from."""
+    rows: list[int] = []
+    for a in active:
+        rows.extend(range(a.offset, a.offset + a.request.num_samples))
+    offset = 0
+    for a in active:
+        a.offset, offset = offset, offset + a.request.num_samples
+    return torch.tensor(rows, dtype=torch.long)
+
+
+@functools.cache
+def _takes_logits_to_keep(forward: Callable[..., object]) -> bool:
+    return "logits_to_keep" in inspect.signature(forward).parameters
 
 
 @torch.inference_mode()
@@ -178,68 +215,60 @@ def generate_batch(
     device = next(model.parameters()).device
     # Requests with equal filters sit side by side, so each step filters them together.
     order = sorted(range(len(requests)), key=lambda i: _group_key(requests[i].params))
-    active = [_activate(i, requests[i], limits, device) for i in order]
-    prompts = [a.request.prompt for a in active]
-    width = max(len(p) for p in prompts)
-    padded = any(len(p) < width for p in prompts)
-    ids = torch.zeros((len(prompts), width), dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for row, p in enumerate(prompts):
-        ids[row, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-        mask[row, width - len(p) :] = 1
-    ids, mask = ids.to(device), mask.to(device)
+    everyone = [_activate(i, requests[i], limits, device) for i in order]
+    ids, mask = _left_pad([a.request.prompt for a in everyone], device)
+    width = ids.shape[1]
+    padded = bool((mask == 0).any())
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    want_scores = any(a.request.prompt_logprobs or a.request.topk_prompt_logprobs > 0 for a in active)
+    scored = [a for a in everyone if a.request.prompt_logprobs or a.request.topk_prompt_logprobs]
+    extra = (
+        {}
+        if not _takes_logits_to_keep(type(model).forward)
+        else {"logits_to_keep": 0 if scored else 1}
+    )
     out = model(
         input_ids=ids,
         attention_mask=mask if padded else None,
         position_ids=positions if padded else None,
         use_cache=True,
-        logits_to_keep=0 if want_scores else 1,
+        **extra,
     )
-    scores: dict[int, tuple[list[float | None] | None, list[list[tuple[int, float]] | None] | None]] = {}
-    for row, a in enumerate(active):
-        if a.request.prompt_logprobs or a.request.topk_prompt_logprobs > 0:
+    scores: dict[int, tuple[list[float | None] | None, TopkRows | None]] = {}
+    for row, a in enumerate(everyone):
+        if a in scored:
             real = out.logits[row, width - len(a.request.prompt) :]
             scores[a.index] = prompt_scores(
                 real, a.request.prompt, a.request.prompt_logprobs, a.request.topk_prompt_logprobs
             )
+    # One row per prompt so far; repeat each prompt's row (and its cache) per sample.
     repeat = torch.tensor(
-        [row for row, a in enumerate(active) for _ in range(a.request.num_samples)], device=device
-    )
+        [row for row, a in enumerate(everyone) for _ in range(a.request.num_samples)]
+    ).to(device)
     past = out.past_key_values
     logits = out.logits[:, -1, :].float()[repeat]
     mask, last = mask[repeat], positions[:, -1][repeat]
-    if len(repeat) != len(active) or not bool((repeat == torch.arange(len(active), device=device)).all()):
+    if len(repeat) != len(everyone):
         past.batch_select_indices(repeat)
     offset = 0
-    for a in active:
+    for a in everyone:
         a.offset, offset = offset, offset + a.request.num_samples
 
-    finished: list[_Active] = []
-    while active:
+    active = everyone
+    while True:
         logp = torch.log_softmax(logits, dim=-1)
         nxt = _draw(logits, active)
         chosen = logp.gather(-1, nxt.unsqueeze(-1)).squeeze(-1)
         toks, lps = nxt.tolist(), chosen.tolist()
         for a in active:
             _record(a, toks, lps, decode)
-        done = [a for a in active if a.done]
-        if len(done) == len(active):
-            finished.extend(done)
+        if all(a.done for a in active):
             break
-        if done:  # drop finished requests from the batch (their rows' cache too)
-            finished.extend(done)
-            keep = [a for a in active if not a.done]
-            rows = torch.tensor(
-                [a.offset + j for a in keep for j in range(a.request.num_samples)], device=device
-            )
-            past.batch_select_indices(rows)
-            nxt, mask, last = nxt[rows], mask[rows], last[rows]
-            offset = 0
-            for a in keep:
-                a.offset, offset = offset, offset + a.request.num_samples
-            active = keep
+        done_rows = sum(a.request.num_samples for a in active if a.done)
+        if done_rows * 8 >= len(toks):  # drop finished requests' rows (and their cache)
+            active = [a for a in active if not a.done]
+            keep = _compact(active).to(device)
+            past.batch_select_indices(keep)
+            nxt, mask, last = nxt[keep], mask[keep], last[keep]
         last = last + 1
         mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
         out = model(
@@ -253,7 +282,7 @@ def generate_batch(
         logits = out.logits[:, -1, :].float()
 
     results: list[SampleResult | None] = [None] * len(requests)
-    for a in finished:
+    for a in everyone:
         seqs = [
             SampledSequence(t, lp, "stop" if s else "length")
             for t, lp, s in zip(a.tokens, a.logprobs, a.stopped, strict=True)
