@@ -207,7 +207,7 @@ async def main() -> None:
     print(
         f"injected cost: {args.inject_ms:g} ms sleep before each of ours' {statistics.median(injected_forwards):.0f} "
         f"forwards -> {inj:,.0f} new tokens/s, ratio ours/batched = {inj / med['batched']:.2f} "
-        f"(expected about {expected / med['batched']:.2f})"
+        f"(the sleeps alone would give about {expected / med['batched']:.2f})"
     )
     await injected.close()
     await service.close()

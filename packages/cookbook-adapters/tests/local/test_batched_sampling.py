@@ -54,6 +54,16 @@ async def test_gathered_prompts_run_as_one_batch_and_match_alone(
         _assert_same(batched[i], alone, f"prompt {TEXTS[i]!r}")
 
 
+async def test_batches_stay_within_their_row_bound(sampler: LocalSamplingClient) -> None:
+    prompts = _prompts(sampler)
+    sampler.max_batch_rows = 6
+    params = SamplingParams(max_tokens=5, temperature=1.0, seed=3)
+    batched = await asyncio.gather(*(sampler.sample(p, 3, params) for p in prompts))
+    assert list(sampler.recent_batches) == [(2, 6), (2, 6), (1, 3)]
+    for i, p in enumerate(prompts):
+        _assert_same(batched[i], await sampler.sample(p, 3, params), f"prompt {TEXTS[i]!r}")
+
+
 async def test_mixed_params_in_one_batch_match_alone(sampler: LocalSamplingClient) -> None:
     prompts = _prompts(sampler)
     tok = sampler.tokenizer()

@@ -58,8 +58,14 @@ class LocalSamplingClient:
         *,
         model_path: str | None = None,
         on_close: Callable[[LocalSamplingClient], None] | None = None,
+        max_batch_rows: int = 256,
+        max_batch_tokens: int = 32768,
     ) -> None:
         self._model = model.eval()
+        self.max_batch_rows = max_batch_rows
+        """A batch stops taking requests at this many completions (one at least)..."""
+        self.max_batch_tokens = max_batch_tokens
+        """...or at this many padded prompt tokens, which bound its prefill's logits."""
         self._tokenizer = tokenizer
         self.model_path = model_path
         self.on_close = on_close
@@ -114,9 +120,17 @@ class LocalSamplingClient:
             self._fail_pending(exc)
 
     def _run_pending(self) -> None:
-        """On the worker: generate every queued request as one batch."""
+        """On the worker: generate the queued requests as one batch, leaving any over the bounds
+        for a job queued behind this one."""
         with self._lock:
-            batch, self._pending = self._pending, []
+            batch = self._take()
+            self._pending = self._pending[len(batch) :]
+            more = bool(self._pending)
+        if more:
+            try:
+                self._worker.submit(self._run_pending)
+            except BackendError as exc:
+                self._fail_pending(exc)
         if not batch:
             return
         try:
@@ -133,6 +147,20 @@ class LocalSamplingClient:
         for (_, f), res in zip(batch, results, strict=True):
             if not f.done():
                 f.set_result(res)
+
+    def _take(self) -> list[tuple[SampleRequest, Future[SampleResult]]]:
+        """The longest prefix of the queue within `max_batch_rows` and `max_batch_tokens`."""
+        rows = width = 0
+        taken: list[tuple[SampleRequest, Future[SampleResult]]] = []
+        for item in self._pending:
+            request = item[0]
+            rows += request.num_samples
+            width = max(width, len(request.prompt))
+            over = rows > self.max_batch_rows or (len(taken) + 1) * width > self.max_batch_tokens
+            if taken and over:
+                break
+            taken.append(item)
+        return taken
 
     def _fail_pending(self, exc: BaseException) -> None:
         with self._lock:
