@@ -104,3 +104,11 @@ def test_rl_loss_without_advantages_is_a_config_error() -> None:
 def test_unknown_loss_is_named() -> None:
     with pytest.raises(ConfigError, match="'hinge'"):
         compute_loss("hinge", _lp(), _inputs())
+
+
+def test_soft_cross_entropy_sums_over_candidates() -> None:
+    lp = torch.tensor([[[-0.5, -1.5], [-2.0, -0.1], [-9.0, -9.0]]], dtype=torch.float64)
+    weights = torch.tensor([[[0.75, 0.25], [0.0, 1.0], [1.0, 1.0]]], dtype=torch.float64)
+    inputs = {"weights": weights, "mask": torch.tensor([MASK], dtype=torch.float64)}
+    expected = 0.75 * 0.5 + 0.25 * 1.5 + 1.0 * 0.1  # the padding position adds nothing
+    assert compute_loss("cross_entropy", lp, inputs).item() == pytest.approx(expected)

@@ -110,7 +110,7 @@ def test_forward_backward_output_is_what_the_sdk_decodes(out: ForwardBackwardOut
 
 
 @st.composite
-def samples(draw: st.DrawFn) -> tuple[SampleResult, list[float | None] | None]:
+def samples(draw: st.DrawFn) -> SampleResult:
     seqs = []
     for _ in range(draw(st.integers(1, 3))):
         # The SDK reads empty logprob bytes as "no logprobs", so samples have >= 1 token.
@@ -118,16 +118,18 @@ def samples(draw: st.DrawFn) -> tuple[SampleResult, list[float | None] | None]:
         lps = draw(st.one_of(st.none(), st.lists(f32, min_size=len(toks), max_size=len(toks))))
         seqs.append(SampledSequence(toks, lps, draw(st.sampled_from(["length", "stop"]))))
     prompt = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), f32), min_size=1, max_size=6)))
-    return SampleResult(seqs), prompt
+    k = draw(st.integers(1, 4))
+    # Real logprobs, never the SDK's empty-cell sentinel (-99999).
+    lp = st.floats(-50.0, 0.0, width=32)
+    row = st.lists(st.tuples(tokens, lp), min_size=k, max_size=k)
+    topk = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), row), min_size=1, max_size=6)))
+    return SampleResult(seqs, prompt, topk)
 
 
 @settings(max_examples=50, deadline=None)
 @given(samples())
-def test_sample_response_is_what_the_sdk_decodes(
-    sample: tuple[SampleResult, list[float | None] | None],
-) -> None:
-    result, prompt = sample
+def test_sample_response_is_what_the_sdk_decodes(result: SampleResult) -> None:
     decoded = cv.sample_result_from_tinker(
-        deserialize_sample_response(wire.sample_response_to_proto(result, prompt))
+        deserialize_sample_response(wire.sample_response_to_proto(result))
     )
-    assert decoded == SampleResult(result.sequences, prompt)
+    assert decoded == result

@@ -136,7 +136,11 @@ def sample_results(draw: st.DrawFn) -> SampleResult:
         )
         seqs.append(SampledSequence(seq.tokens, lps if with_lps else None, seq.stop_reason))
     prompt = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), f32), max_size=6)))
-    return SampleResult(seqs, prompt)
+    k = draw(st.integers(1, 4))
+    # Real logprobs, never the SDK's empty-cell sentinel (-99999).
+    row = st.lists(st.tuples(tokens, st.floats(-50.0, 0.0, width=32)), min_size=k, max_size=k)
+    topk = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), row), max_size=6)))
+    return SampleResult(seqs, prompt, topk)
 
 
 @settings(max_examples=60, deadline=None)

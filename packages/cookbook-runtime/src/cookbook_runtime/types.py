@@ -183,10 +183,17 @@ class SampledSequence:
 
 @dataclass(frozen=True, slots=True)
 class SampleResult:
-    """All completions sampled for one prompt."""
+    """All completions sampled for one prompt, and the prompt's own logprobs when asked for.
+
+    `prompt_logprobs[i]` is the logprob of prompt token `i` given those before it;
+    `topk_prompt_logprobs[i]` lists the `k` most likely `(token, logprob)` pairs at
+    that position, most likely first. Both are None at position 0 (no context), and
+    None as a whole when not requested (the Tinker SDK's `SampleResponse` fields).
+    """
 
     sequences: list[SampledSequence]
     prompt_logprobs: list[float | None] | None = None
+    topk_prompt_logprobs: list[list[tuple[int, float]] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

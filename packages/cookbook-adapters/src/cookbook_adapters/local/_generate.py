@@ -1,21 +1,32 @@
 """Batched autoregressive sampling with a KV cache, for the local sampling client.
 
-All `num_samples` completions of one prompt run as one batch: the prompt is
-encoded once and its KV cache repeated per row, then one token per step for every
-row. Stop tokens are kept as the last token of a completion.
+Many requests (prompt, `num_samples`, params) run as one batch: the prompts are
+left-padded into one prefill (an attention mask hides the padding and position
+ids restart at each row's first real token, so a row computes what it would
+alone), the KV cache is then repeated per sample, and each step decodes one token
+for every row. Stop tokens are kept as the last token of a completion.
+
+A request with a seed draws its tokens from its own generator (one uniform per
+row and step, turned into a token by the inverse CDF) over all of its rows every
+step, exactly as it would alone, so batching never changes what a
+seeded request samples; a request leaves the batch only when all its rows are done.
 Logprobs reported are the model's own (temperature 1, before top-k/top-p), which
 is what RL losses compare training logprobs against.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
-from cookbook_runtime.train.types import SampledSequence, SamplingParams
+from cookbook_runtime.train.types import SampledSequence, SampleResult, SamplingParams
 
-__all__ = ["GenerationLimits", "generate"]
+from cookbook_adapters.local._prompt_scores import TopkRows, prompt_scores
+
+__all__ = ["GenerationLimits", "SampleRequest", "generate", "generate_batch"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,40 @@ class GenerationLimits:
 
     stop_ids: frozenset[int]
     max_context: int
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    """One `sample` call: a prompt, how many completions, and what to return about the prompt."""
+
+    prompt: list[int]
+    num_samples: int
+    params: SamplingParams
+    prompt_logprobs: bool = False
+    topk_prompt_logprobs: int = 0
+
+
+@dataclass
+class _Active:
+    """A request's rows while it decodes; `offset` is its first row in the current batch."""
+
+    index: int
+    request: SampleRequest
+    budget: int
+    stop_ids: set[int]
+    stop_strings: list[str]
+    generator: torch.Generator
+    seeded: bool
+    offset: int = 0
+    tokens: list[list[int]] = field(default_factory=list)
+    logprobs: list[list[float]] = field(default_factory=list)
+    stopped: list[bool] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return all(
+            s or len(t) >= self.budget for s, t in zip(self.stopped, self.tokens, strict=True)
+        )
 
 
 def _filter_logits(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
@@ -43,7 +88,210 @@ def _ends_with_stop(text: str, stops: Sequence[str]) -> bool:
     return any(s and s in text for s in stops)
 
 
+def _group_key(params: SamplingParams) -> tuple[float, int, float]:
+    return (params.temperature, params.top_k, params.top_p)
+
+
+def _activate(
+    index: int, request: SampleRequest, limits: GenerationLimits, device: torch.device
+) -> _Active:
+    params = request.params
+    budget = max(1, min(params.max_tokens or 256, limits.max_context - len(request.prompt)))
+    generator = torch.Generator(device=device)
+    if params.seed is not None:
+        generator.manual_seed(params.seed)
+    else:
+        generator.seed()
+    n = request.num_samples
+    return _Active(
+        index,
+        request,
+        budget,
+        set(limits.stop_ids) | {s for s in (params.stop or []) if isinstance(s, int)},
+        [s for s in (params.stop or []) if isinstance(s, str)],
+        generator,
+        params.seed is not None,
+        tokens=[[] for _ in range(n)],
+        logprobs=[[] for _ in range(n)],
+        stopped=[False] * n,
+    )
+
+
+def _draw(logits: torch.Tensor, active: list[_Active]) -> torch.Tensor:
+    """The next token of every row: rows with equal filters share one softmax, each request its generator."""
+    nxt = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
+    start = 0
+    while start < len(active):
+        end = start
+        key = _group_key(active[start].request.params)
+        while end < len(active) and _group_key(active[end].request.params) == key:
+            end += 1
+        group = active[start:end]
+        lo = group[0].offset
+        hi = group[-1].offset + group[-1].request.num_samples
+        params = group[0].request.params
+        if params.temperature == 0:
+            nxt[lo:hi] = logits[lo:hi].argmax(dim=-1)
+        else:
+            probs = torch.softmax(
+                _filter_logits(logits[lo:hi] / params.temperature, params), dim=-1
+            )
+            uniforms = torch.cat(
+                [
+                    torch.rand(
+                        a.request.num_samples, 1, generator=a.generator, device=logits.device
+                    )
+                    for a in group
+                ]
+            )
+            nxt[lo:hi] = _inverse_cdf(probs, uniforms)
+        start = end
+    return nxt
+
+
+def _inverse_cdf(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """One draw per row from `probs` (`[rows, vocab]`) given one uniform in [0, 1) per row.
+
+    The first token whose cumulative mass exceeds `u * total`: a token of zero
+    probability never is. One uniform per row, where `torch.multinomial` spends a
+    random number per vocabulary entry (most of a decode step on a small model).
+    """
+    cdf = probs.double().cumsum(dim=-1)
+    target = uniforms.double() * cdf[:, -1:]
+    picked = torch.searchsorted(cdf, target, right=True).squeeze(-1)
+    return picked.clamp_(max=probs.shape[-1] - 1)
+
+
+def _record(
+    a: _Active, toks: list[int], lps: list[float], decode: Callable[[list[int]], str]
+) -> None:
+    for j in range(a.request.num_samples):
+        if a.stopped[j] or len(a.tokens[j]) >= a.budget:
+            continue
+        tok = toks[a.offset + j]
+        a.tokens[j].append(tok)
+        a.logprobs[j].append(lps[a.offset + j])
+        if tok in a.stop_ids or (
+            a.stop_strings and _ends_with_stop(decode(a.tokens[j]), a.stop_strings)
+        ):
+            a.stopped[j] = True
+
+
+def _left_pad(prompts: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(ids, mask)`, `[rows, width]`: each prompt right-aligned, mask 1 on its real tokens."""
+    width = max(len(p) for p in prompts)
+    ids = torch.zeros((len(prompts), width), dtype=torch.long)
+    mask = torch.zeros((len(prompts), width), dtype=torch.long)
+    for row, p in enumerate(prompts):
+        ids[row, width - len(p) :] = torch.tensor(p, dtype=torch.long)
+        mask[row, width - len(p) :] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _compact(active: list[_Active]) -> torch.Tensor:
+    """Renumber `active`'s rows from 0, in order; returns the old rows they come from."""
+    rows: list[int] = []
+    for a in active:
+        rows.extend(range(a.offset, a.offset + a.request.num_samples))
+    offset = 0
+    for a in active:
+        a.offset, offset = offset, offset + a.request.num_samples
+    return torch.tensor(rows, dtype=torch.long)
+
+
+@functools.cache
+def _takes_logits_to_keep(forward: Callable[..., object]) -> bool:
+    return "logits_to_keep" in inspect.signature(forward).parameters
+
+
 @torch.inference_mode()
+def generate_batch(
+    model: torch.nn.Module,
+    requests: Sequence[SampleRequest],
+    limits: GenerationLimits,
+    decode: Callable[[list[int]], str],
+) -> list[SampleResult]:
+    """Sample every request in one batch; results in request order. `decode` checks stop strings."""
+    device = next(model.parameters()).device
+    # Requests with equal filters sit side by side, so each step filters them together.
+    order = sorted(range(len(requests)), key=lambda i: _group_key(requests[i].params))
+    everyone = [_activate(i, requests[i], limits, device) for i in order]
+    ids, mask = _left_pad([a.request.prompt for a in everyone], device)
+    width = ids.shape[1]
+    padded = bool((mask == 0).any())
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    scored = [a for a in everyone if a.request.prompt_logprobs or a.request.topk_prompt_logprobs]
+    extra = (
+        {}
+        if not _takes_logits_to_keep(type(model).forward)
+        else {"logits_to_keep": 0 if scored else 1}
+    )
+    out = model(
+        input_ids=ids,
+        attention_mask=mask if padded else None,
+        position_ids=positions if padded else None,
+        use_cache=True,
+        **extra,
+    )
+    scores: dict[int, tuple[list[float | None] | None, TopkRows | None]] = {}
+    for row, a in enumerate(everyone):
+        if a in scored:
+            real = out.logits[row, width - len(a.request.prompt) :]
+            scores[a.index] = prompt_scores(
+                real, a.request.prompt, a.request.prompt_logprobs, a.request.topk_prompt_logprobs
+            )
+    # One row per prompt so far; repeat each prompt's row (and its cache) per sample.
+    repeat = torch.tensor(
+        [row for row, a in enumerate(everyone) for _ in range(a.request.num_samples)]
+    ).to(device)
+    past = out.past_key_values
+    logits = out.logits[:, -1, :].float()[repeat]
+    mask, last = mask[repeat], positions[:, -1][repeat]
+    if len(repeat) != len(everyone):
+        past.batch_select_indices(repeat)
+    offset = 0
+    for a in everyone:
+        a.offset, offset = offset, offset + a.request.num_samples
+
+    active = everyone
+    while True:
+        logp = torch.log_softmax(logits, dim=-1)
+        nxt = _draw(logits, active)
+        chosen = logp.gather(-1, nxt.unsqueeze(-1)).squeeze(-1)
+        toks, lps = nxt.tolist(), chosen.tolist()
+        for a in active:
+            _record(a, toks, lps, decode)
+        if all(a.done for a in active):
+            break
+        done_rows = sum(a.request.num_samples for a in active if a.done)
+        if done_rows * 8 >= len(toks):  # drop finished requests' rows (and their cache)
+            active = [a for a in active if not a.done]
+            keep = _compact(active).to(device)
+            past.batch_select_indices(keep)
+            nxt, mask, last = nxt[keep], mask[keep], last[keep]
+        last = last + 1
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+        out = model(
+            input_ids=nxt.unsqueeze(-1),
+            attention_mask=mask if padded else None,
+            position_ids=last.unsqueeze(-1) if padded else None,
+            past_key_values=past,
+            use_cache=True,
+        )
+        past = out.past_key_values
+        logits = out.logits[:, -1, :].float()
+
+    results: list[SampleResult | None] = [None] * len(requests)
+    for a in everyone:
+        seqs = [
+            SampledSequence(t, lp, "stop" if s else "length")
+            for t, lp, s in zip(a.tokens, a.logprobs, a.stopped, strict=True)
+        ]
+        prompt_lps, topk = scores.get(a.index, (None, None))
+        results[a.index] = SampleResult(seqs, prompt_lps, topk)
+    return [r for r in results if r is not None]
+
+
 def generate(
     model: torch.nn.Module,
     prompt: list[int],
@@ -52,57 +300,6 @@ def generate(
     limits: GenerationLimits,
     decode: Callable[[list[int]], str],
 ) -> list[SampledSequence]:
-    """Sample `num_samples` completions of `prompt`; `decode(ids) -> str` checks stop strings."""
-    device = next(model.parameters()).device
-    stop_strings = [s for s in (params.stop or []) if isinstance(s, str)]
-    stop_ids = set(limits.stop_ids) | {s for s in (params.stop or []) if isinstance(s, int)}
-    budget = params.max_tokens or 256
-    budget = max(1, min(budget, limits.max_context - len(prompt)))
-    generator = torch.Generator(device=device)
-    if params.seed is not None:
-        generator.manual_seed(params.seed)
-    else:
-        generator.seed()
-
-    out = model(input_ids=torch.tensor([prompt], dtype=torch.long, device=device), use_cache=True)
-    past = out.past_key_values
-    logits = out.logits[:, -1, :].float().expand(num_samples, -1)
-    if num_samples > 1:
-        if hasattr(past, "batch_repeat_interleave"):  # encode the prompt once, share it
-            past.batch_repeat_interleave(num_samples)
-        else:
-            ids = torch.tensor([prompt] * num_samples, dtype=torch.long, device=device)
-            out = model(input_ids=ids, use_cache=True)
-            past = out.past_key_values
-            logits = out.logits[:, -1, :].float()
-    tokens: list[list[int]] = [[] for _ in range(num_samples)]
-    logprobs: list[list[float]] = [[] for _ in range(num_samples)]
-    running = [True] * num_samples
-    reasons = ["length"] * num_samples
-    for _ in range(budget):
-        logp = torch.log_softmax(logits, dim=-1)
-        if params.temperature == 0:
-            nxt = logits.argmax(dim=-1)
-        else:
-            probs = torch.softmax(_filter_logits(logits / params.temperature, params), dim=-1)
-            nxt = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-        chosen = logp.gather(-1, nxt.unsqueeze(-1)).squeeze(-1).tolist()
-        for row, (tok, lp) in enumerate(zip(nxt.tolist(), chosen, strict=True)):
-            if not running[row]:
-                continue
-            tokens[row].append(tok)
-            logprobs[row].append(lp)
-            if tok in stop_ids or (
-                stop_strings and _ends_with_stop(decode(tokens[row]), stop_strings)
-            ):
-                running[row] = False
-                reasons[row] = "stop"
-        if not any(running):
-            break
-        out = model(input_ids=nxt.unsqueeze(-1), past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        logits = out.logits[:, -1, :].float()
-    return [
-        SampledSequence(t, lp, "stop" if r == "stop" else "length")
-        for t, lp, r in zip(tokens, logprobs, reasons, strict=True)
-    ]
+    """Sample `num_samples` completions of one prompt (a batch of one request)."""
+    request = SampleRequest(prompt, num_samples, params)
+    return generate_batch(model, [request], limits, decode)[0].sequences

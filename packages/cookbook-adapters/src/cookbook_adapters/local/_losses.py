@@ -12,6 +12,11 @@ a mean scale `weights` or `advantages` themselves. Notation, per token:
     clip = clamp(., clip_low_threshold, clip_high_threshold)   (defaults 0.8, 1.2)
 
 `mask` is 1 on real tokens and 0 on padding; padding never contributes.
+
+`cross_entropy` also takes Tinker's soft targets: `(N, K)` `target_tokens` with
+`(N, K)` `weights` give `lp` of shape `[batch, time, K]` and
+`loss = -sum_{n,k} w[n,k] * lp[n,k]` (off-policy distillation's top-k teacher
+distribution); `(N, 1)` is the ordinary loss. The RL losses take `(N,)` targets only.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import torch
-from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.errors import ConfigError, DataError
 
 __all__ = ["LOSSES", "REQUIRED_INPUTS", "LossInputs", "compute_loss"]
 
@@ -34,9 +39,20 @@ DEFAULT_DRO_BETA = 0.05
 def cross_entropy(
     lp: torch.Tensor, inputs: LossInputs, config: Mapping[str, float]
 ) -> torch.Tensor:
-    """Weighted negative log-likelihood: `loss = -sum(w * lp)`; `w` defaults to 1."""
-    weights = inputs.get("weights", inputs["mask"])
-    return -(lp * weights * inputs["mask"]).sum()
+    """Weighted negative log-likelihood: `loss = -sum(w * lp)`; `w` defaults to 1.
+
+    With soft targets `lp` and `w` are `[batch, time, K]` and the sum runs over K too.
+    """
+    mask = inputs["mask"]
+    if lp.dim() == 3:
+        mask = mask.unsqueeze(-1)
+    weights = inputs.get("weights", mask)
+    if weights.dim() != lp.dim():
+        raise DataError(
+            f"cross_entropy got weights of {weights.dim() - 1}-D rows for {lp.dim() - 1}-D "
+            "target_tokens; give weights the shape of target_tokens"
+        )
+    return -(lp * weights * mask).sum()
 
 
 def importance_sampling(
@@ -123,6 +139,10 @@ def compute_loss(
         raise ConfigError(
             f"unknown loss {name!r}; the local engine supports: {', '.join(LOSSES)}"
         ) from None
+    if lp.dim() == 3 and name != "cross_entropy":
+        raise DataError(
+            f"loss {name!r} takes (N,) target_tokens; (N, K) soft targets are for cross_entropy"
+        )
     missing = [k for k in REQUIRED_INPUTS[name] if k not in inputs]
     if missing:
         raise ConfigError(f"loss {name!r} needs loss_fn_inputs {missing}; add them to every Datum")

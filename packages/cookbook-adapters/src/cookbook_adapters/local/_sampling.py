@@ -1,5 +1,10 @@
 """`LocalSamplingClient`: samples from one fixed set of weights on this machine.
 
+`sample` calls that arrive together (an RL loop gathers one per prompt) are run
+as one batch: each call queues its request, and one worker job takes every
+request queued by the time it starts (see `_generate.generate_batch`), so 64
+concurrent prompts cost one prefill and one forward per decoded token, not 64.
+
 Its model is either loaded from saved sampler weights or a snapshot of a training
 client's model that shares the frozen base tensors (see `snapshot_model`). `close()`
 drops the model after queued requests finish, so a loop that refreshes its sampler
@@ -8,15 +13,20 @@ every iteration does not grow in memory.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import torch
+from cookbook_runtime.errors import BackendError, ConfigError, DataError
 from cookbook_runtime.train.tokenizer import Tokenizer
 from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParams
 
-from cookbook_adapters.local._generate import GenerationLimits, generate
+from cookbook_adapters.local._generate import GenerationLimits, SampleRequest, generate_batch
 from cookbook_adapters.local._worker import Worker
 
 __all__ = ["LocalSamplingClient", "snapshot_model"]
@@ -48,8 +58,14 @@ class LocalSamplingClient:
         *,
         model_path: str | None = None,
         on_close: Callable[[LocalSamplingClient], None] | None = None,
+        max_batch_rows: int = 256,
+        max_batch_tokens: int = 32768,
     ) -> None:
         self._model = model.eval()
+        self.max_batch_rows = max_batch_rows
+        """A batch stops taking requests at this many completions (one at least)..."""
+        self.max_batch_tokens = max_batch_tokens
+        """...or at this many padded prompt tokens, which bound its prefill's logits."""
         self._tokenizer = tokenizer
         self.model_path = model_path
         self.on_close = on_close
@@ -59,17 +75,99 @@ class LocalSamplingClient:
         config = getattr(model, "config", None)
         max_context = int(getattr(config, "max_position_embeddings", 2048) or 2048)
         self._limits = GenerationLimits(frozenset({eos} if eos is not None else ()), max_context)
+        self._lock = threading.Lock()
+        self._pending: list[tuple[SampleRequest, Future[SampleResult]]] = []
+        self._flush_scheduled = False
+        self.recent_batches: deque[tuple[int, int]] = deque(maxlen=64)
+        """`(requests, rows)` of the latest batched generations, newest last."""
 
     async def sample(
-        self, prompt: ModelInput, num_samples: int, params: SamplingParams
+        self,
+        prompt: ModelInput,
+        num_samples: int,
+        params: SamplingParams,
+        *,
+        include_prompt_logprobs: bool = False,
+        topk_prompt_logprobs: int = 0,
     ) -> SampleResult:
+        if self.closed:
+            raise BackendError("this local client is closed; create a new one")
         ids = prompt.to_ints()
+        if not ids:
+            raise DataError("sample got an empty prompt; pass at least one token")
+        if num_samples < 1:
+            raise ConfigError(f"num_samples is {num_samples}; ask for at least 1")
+        if topk_prompt_logprobs < 0:
+            raise ConfigError(f"topk_prompt_logprobs is {topk_prompt_logprobs}; use 0 (off) or k > 0")
+        request = SampleRequest(
+            ids, num_samples, params, include_prompt_logprobs, topk_prompt_logprobs
+        )
+        future: Future[SampleResult] = Future()
+        with self._lock:
+            self._pending.append((request, future))
+            schedule = not self._flush_scheduled
+            self._flush_scheduled = True
+        if schedule:  # after the other callers of this loop turn have queued theirs
+            asyncio.get_running_loop().call_soon(self._flush)
+        return await asyncio.shield(asyncio.wrap_future(future))
 
-        def run() -> SampleResult:
-            seqs = generate(self._model, ids, num_samples, params, self._limits, self._decode)
-            return SampleResult(seqs)
+    def _flush(self) -> None:
+        with self._lock:
+            self._flush_scheduled = False
+        try:
+            self._worker.submit(self._run_pending)
+        except BackendError as exc:
+            self._fail_pending(exc)
 
-        return await self._worker.run(run)
+    def _run_pending(self) -> None:
+        """On the worker: generate the queued requests as one batch, leaving any over the bounds
+        for a job queued behind this one."""
+        with self._lock:
+            batch = self._take()
+            self._pending = self._pending[len(batch) :]
+            more = bool(self._pending)
+        if more:
+            try:
+                self._worker.submit(self._run_pending)
+            except BackendError as exc:
+                self._fail_pending(exc)
+        if not batch:
+            return
+        try:
+            if self._model is None:
+                raise BackendError("this local client is closed; create a new one")
+            requests = [r for r, _ in batch]
+            results = generate_batch(self._model, requests, self._limits, self._decode)
+            self.recent_batches.append((len(requests), sum(r.num_samples for r in requests)))
+        except BaseException as exc:
+            for _, f in batch:
+                if not f.done():
+                    f.set_exception(exc)
+            return
+        for (_, f), res in zip(batch, results, strict=True):
+            if not f.done():
+                f.set_result(res)
+
+    def _take(self) -> list[tuple[SampleRequest, Future[SampleResult]]]:
+        """The longest prefix of the queue within `max_batch_rows` and `max_batch_tokens`."""
+        rows = width = 0
+        taken: list[tuple[SampleRequest, Future[SampleResult]]] = []
+        for item in self._pending:
+            request = item[0]
+            rows += request.num_samples
+            width = max(width, len(request.prompt))
+            over = rows > self.max_batch_rows or (len(taken) + 1) * width > self.max_batch_tokens
+            if taken and over:
+                break
+            taken.append(item)
+        return taken
+
+    def _fail_pending(self, exc: BaseException) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        for _, f in batch:
+            if not f.done():
+                f.set_exception(exc)
 
     async def compute_logprobs(self, prompt: ModelInput) -> list[float | None]:
         ids = prompt.to_ints()
@@ -104,6 +202,7 @@ class LocalSamplingClient:
         if self.closed:
             return
         self.closed = True
+        self._fail_pending(BackendError("this local client was closed before the request ran"))
         self._worker.submit(self._release)
         self._worker.close()
         if self.on_close is not None:

@@ -66,22 +66,27 @@ def sampling_router(state: ServerState) -> APIRouter:
         prompt = wire.model_input_from_wire(body.prompt)
         params = wire.sampling_params_from_wire(body.sampling_params)
         want_prompt_logprobs = bool(body.prompt_logprobs)
-        if body.topk_prompt_logprobs or body.topk_sample_logprobs or body.prompt_alt_tokens_k:
+        topk = int(body.topk_prompt_logprobs or 0)
+        if body.topk_sample_logprobs or body.prompt_alt_tokens_k:
             raise ConfigError(
-                "top-k logprobs and prompt_alt_tokens are not supported by this server"
+                "top-k sample logprobs and prompt_alt_tokens are not supported by this server"
             )
         if body.target_prompt_logprobs is not None:
             raise ConfigError("target_prompt_logprobs is not supported by this server")
+        if topk < 0:
+            raise ConfigError(f"topk_prompt_logprobs is {topk}; use 0 (off) or k > 0")
 
         async def work() -> FutureResult:
-            result = await record.client.sample(prompt, body.num_samples, params)
-            prompt_lps: list[float | None] | None = None
-            if want_prompt_logprobs:
-                prompt_lps = list(await record.client.compute_logprobs(prompt))
-                if body.prompt_logprobs_last_n is not None:
-                    keep = len(prompt_lps) - body.prompt_logprobs_last_n
-                    prompt_lps = [None if i < keep else v for i, v in enumerate(prompt_lps)]
-            return FutureResult(proto=wire.sample_response_to_proto(result, prompt_lps))
+            result = await record.client.sample(
+                prompt,
+                body.num_samples,
+                params,
+                include_prompt_logprobs=want_prompt_logprobs,
+                topk_prompt_logprobs=topk,
+            )
+            if body.prompt_logprobs_last_n is not None:
+                result = wire.keep_last_prompt_positions(result, body.prompt_logprobs_last_n)
+            return FutureResult(proto=wire.sample_response_to_proto(result))
 
         request_id = state.submit(work)
         ids = [f"{request_id}:{i}" for i in range(body.num_samples)]

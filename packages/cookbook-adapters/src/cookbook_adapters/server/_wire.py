@@ -33,6 +33,7 @@ __all__ = [
     "adam_params_from_wire",
     "fwdbwd_output_to_proto",
     "fwdbwd_request_from_proto",
+    "keep_last_prompt_positions",
     "model_input_from_wire",
     "sample_response_to_proto",
     "sampling_params_from_wire",
@@ -46,6 +47,10 @@ _NUMPY_BY_PROTO: dict[int, Any] = {
 
 
 TensorDtype: TypeAlias = Literal["int64", "float32"]
+
+
+_TOPK_EMPTY_LOGPROB = -99999.0
+"""What the SDK reads as an empty top-k cell (with token id 0)."""
 
 
 class WireError(ConfigError):
@@ -147,10 +152,8 @@ def fwdbwd_output_to_proto(out: ForwardBackwardOutput) -> bytes:
     return encoded
 
 
-def sample_response_to_proto(
-    result: SampleResult, prompt_logprobs: Sequence[float | None] | None
-) -> bytes:
-    """Encode sampled sequences (and prompt logprobs, NaN where absent) as a `SampleResponse`."""
+def sample_response_to_proto(result: SampleResult) -> bytes:
+    """Encode sampled sequences, prompt logprobs (NaN where absent) and top-k rows as a `SampleResponse`."""
     msg = pb.SampleResponse()
     for seq in result.sequences:
         out = msg.sequences.add()
@@ -160,11 +163,39 @@ def sample_response_to_proto(
         out.tokens = np.asarray(seq.tokens, dtype=np.int32).tobytes()
         if seq.logprobs is not None:
             out.logprobs = np.asarray(seq.logprobs, dtype=np.float32).tobytes()
-    if prompt_logprobs is not None:
-        values = [math.nan if v is None else float(v) for v in prompt_logprobs]
+    if result.prompt_logprobs is not None:
+        values = [math.nan if v is None else float(v) for v in result.prompt_logprobs]
         msg.prompt_logprobs = np.asarray(values, dtype=np.float32).tobytes()
+    if result.topk_prompt_logprobs is not None:
+        msg.topk_prompt_logprobs.CopyFrom(_topk_to_proto(result.topk_prompt_logprobs))
     encoded: bytes = msg.SerializeToString()
     return encoded
+
+
+def _topk_to_proto(rows: Sequence[Sequence[tuple[int, float]] | None]) -> pb.TopkLogprobs:
+    """Dense `[positions, k]` matrices; empty cells (and rows that are None) hold the SDK's sentinel."""
+    k = max((len(r) for r in rows if r is not None), default=1)  # k=0 would read back as []
+    ids = np.zeros((len(rows), k), dtype=np.int32)
+    lps = np.full((len(rows), k), _TOPK_EMPTY_LOGPROB, dtype=np.float32)
+    for i, row in enumerate(rows):
+        for j, (tok, lp) in enumerate(row or ()):
+            ids[i, j] = tok
+            lps[i, j] = lp
+    return pb.TopkLogprobs(token_ids=ids.tobytes(), logprobs=lps.tobytes(), k=k, length=len(rows))
+
+
+def keep_last_prompt_positions(result: SampleResult, last_n: int) -> SampleResult:
+    """`prompt_logprobs_last_n`: None at every prompt position but the last `last_n`."""
+
+    def cut(values: list[Any] | None) -> list[Any] | None:
+        if values is None:
+            return None
+        keep = len(values) - last_n
+        return [None if i < keep else v for i, v in enumerate(values)]
+
+    return SampleResult(
+        result.sequences, cut(result.prompt_logprobs), cut(result.topk_prompt_logprobs)
+    )
 
 
 def model_input_from_wire(model_input: tt.ModelInput) -> ModelInput:

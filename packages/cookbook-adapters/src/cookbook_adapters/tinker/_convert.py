@@ -26,6 +26,7 @@ from cookbook_runtime.train.types import (
     TensorData,
 )
 from tinker import types as tt
+from tinker.types.topk_logprobs import MASK_LOGPROB, TopkLogprobs
 
 __all__ = [
     "adam_params_from_tinker",
@@ -169,9 +170,26 @@ def sample_result_from_tinker(response: tt.SampleResponse) -> SampleResult:
         for seq in response.sequences
     ]
     prompt = response.prompt_logprobs
+    topk = response.topk_prompt_logprobs
     return SampleResult(
-        sequences, None if prompt is None else [None if v is None else float(v) for v in prompt]
+        sequences,
+        None if prompt is None else [None if v is None else float(v) for v in prompt],
+        None
+        if topk is None
+        else [None if row is None else [(int(t), float(lp)) for t, lp in row] for row in topk],
     )
+
+
+def _topk_to_tinker(rows: Sequence[Sequence[tuple[int, float]] | None]) -> TopkLogprobs:
+    """Dense matrices; empty cells hold the SDK's sentinel (token 0, logprob -99999)."""
+    k = max((len(r) for r in rows if r is not None), default=1)
+    ids = np.zeros((len(rows), k), dtype=np.int32)
+    lps = np.full((len(rows), k), MASK_LOGPROB, dtype=np.float32)
+    for i, row in enumerate(rows):
+        for j, (tok, lp) in enumerate(row or ()):
+            ids[i, j] = tok
+            lps[i, j] = lp
+    return TopkLogprobs(token_ids=ids, logprobs=lps)
 
 
 def sample_result_to_tinker(
@@ -198,7 +216,12 @@ def sample_result_to_tinker(
         prompt_np = np.asarray(
             [np.nan if v is None else v for v in result.prompt_logprobs], dtype=np.float32
         )
-    return tt.SampleResponse(sequences=sequences, prompt_logprobs_np=prompt_np)
+    topk = result.topk_prompt_logprobs
+    return tt.SampleResponse(
+        sequences=sequences,
+        prompt_logprobs_np=prompt_np,
+        topk_prompt_logprobs_np=None if topk is None else _topk_to_tinker(topk),
+    )
 
 
 def loss_fn_config_to_tinker(config: Mapping[str, float] | None) -> dict[str, float | str] | None:

@@ -30,12 +30,22 @@ class TinkerSamplingClient:
         return self._sdk
 
     async def sample(
-        self, prompt: ModelInput, num_samples: int, params: SamplingParams
+        self,
+        prompt: ModelInput,
+        num_samples: int,
+        params: SamplingParams,
+        *,
+        include_prompt_logprobs: bool = False,
+        topk_prompt_logprobs: int = 0,
     ) -> SampleResult:
         sdk = self.sdk
         try:
             response = await sdk.sample(
-                cv.model_input_to_tinker(prompt), num_samples, cv.sampling_params_to_tinker(params)
+                cv.model_input_to_tinker(prompt),
+                num_samples,
+                cv.sampling_params_to_tinker(params),
+                include_prompt_logprobs=include_prompt_logprobs,
+                topk_prompt_logprobs=topk_prompt_logprobs,
             )
         except Exception as exc:
             raise to_backend_error(exc, "sample") from exc

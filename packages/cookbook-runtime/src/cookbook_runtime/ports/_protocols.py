@@ -58,9 +58,21 @@ class SamplingClient(Protocol):
     """Samples from one fixed set of weights."""
 
     async def sample(
-        self, prompt: ModelInput, num_samples: int, params: SamplingParams
+        self,
+        prompt: ModelInput,
+        num_samples: int,
+        params: SamplingParams,
+        *,
+        include_prompt_logprobs: bool = False,
+        topk_prompt_logprobs: int = 0,
     ) -> SampleResult:
-        """Sample `num_samples` completions of `prompt`."""
+        """Sample `num_samples` completions of `prompt`.
+
+        `include_prompt_logprobs` fills `SampleResult.prompt_logprobs` (as
+        `compute_logprobs` would); `topk_prompt_logprobs=k > 0` fills
+        `SampleResult.topk_prompt_logprobs` with the `k` most likely tokens at each
+        prompt position (the soft targets of off-policy distillation).
+        """
         ...
 
     async def compute_logprobs(self, prompt: ModelInput) -> list[float | None]:

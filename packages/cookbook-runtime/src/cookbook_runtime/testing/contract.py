@@ -299,6 +299,40 @@ async def service_sampling(subject: ServiceSubject) -> None:
     await client.close()
 
 
+async def service_prompt_logprobs(subject: ServiceSubject) -> None:
+    """`sample` returns prompt logprobs (as `compute_logprobs` gives) and top-k rows when asked."""
+    service, model = subject
+    client = await service.create_lora_training_client(model, rank=4, seed=0)
+    sampler = await client.sampling_client("contract-prompt-logprobs")
+    ids = sampler.tokenizer().encode("hello there", add_special_tokens=False)
+    prompt = ModelInput.from_ints(ids)
+    params = SamplingParams(max_tokens=1, temperature=1.0, seed=0)
+    plain = await sampler.sample(prompt, 1, params)
+    assert plain.prompt_logprobs is None and plain.topk_prompt_logprobs is None, (
+        "prompt logprobs came back unasked"
+    )
+    k = 3
+    res = await sampler.sample(prompt, 1, params, include_prompt_logprobs=True, topk_prompt_logprobs=k)
+    scored = await sampler.compute_logprobs(prompt)
+    got = res.prompt_logprobs
+    assert got is not None and len(got) == len(ids) and got[0] is None, f"prompt logprobs {got}"
+    for i, (a, b) in enumerate(zip(got[1:], scored[1:], strict=True), start=1):
+        assert a is not None and b is not None and abs(a - b) < 1e-4, f"position {i}: {a} vs {b}"
+    rows = res.topk_prompt_logprobs
+    assert rows is not None and len(rows) == len(ids) and rows[0] is None, f"top-k rows {rows}"
+    for i, row in enumerate(rows[1:], start=1):
+        assert row is not None and len(row) == k, f"position {i}: {row} is not {k} entries"
+        tokens = [t for t, _ in row]
+        lps = [lp for _, lp in row]
+        assert len(set(tokens)) == k, f"position {i}: repeated tokens {tokens}"
+        assert lps == sorted(lps, reverse=True) and lps[0] <= 1e-6, f"position {i}: {lps}"
+        for t, lp in row:
+            if t == ids[i]:
+                assert abs(lp - (got[i] or 0.0)) < 1e-4, f"position {i}: top-k {lp} vs {got[i]}"
+    await sampler.close()
+    await client.close()
+
+
 async def service_tokenizer_round_trip(subject: ServiceSubject) -> None:
     service, model = subject
     tok = service.get_tokenizer(model)
@@ -314,6 +348,7 @@ SERVICE_CHECKS: dict[str, Check] = {
         service_requests_pipeline,
         service_save_and_load_state,
         service_sampling,
+        service_prompt_logprobs,
         service_tokenizer_round_trip,
     )
 }

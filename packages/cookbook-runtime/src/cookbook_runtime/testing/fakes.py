@@ -289,7 +289,15 @@ class FakeSamplingClient:
         if self.closed:
             raise BackendError("sampling client is closed; create a new one")
 
-    async def sample(self, prompt: ModelInput, num_samples: int, params: SamplingParams) -> SampleResult:
+    async def sample(
+        self,
+        prompt: ModelInput,
+        num_samples: int,
+        params: SamplingParams,
+        *,
+        include_prompt_logprobs: bool = False,
+        topk_prompt_logprobs: int = 0,
+    ) -> SampleResult:
         self._check_open()
         seed_material = f"{params.seed}:{prompt.to_ints()}".encode()
         rng = random.Random(int.from_bytes(hashlib.sha256(seed_material).digest()[:8], "big"))
@@ -307,7 +315,15 @@ class FakeSamplingClient:
                     reason = "stop"
                     break
             sequences.append(SampledSequence(tokens, [-self.w] * len(tokens), reason))  # type: ignore[arg-type]
-        return SampleResult(sequences)
+        prompt_lps = await self.compute_logprobs(prompt) if include_prompt_logprobs else None
+        topk = self._topk(prompt.length, topk_prompt_logprobs) if topk_prompt_logprobs > 0 else None
+        return SampleResult(sequences, prompt_lps, topk)
+
+    def _topk(self, length: int, k: int) -> list[list[tuple[int, float]] | None]:
+        """The fake's logprobs do not depend on context: every position has the same top k."""
+        ranked = sorted(range(self._tokenizer.vocab_size), key=lambda t: (_token_difficulty(t), t))
+        row = [(t, -self.w * _token_difficulty(t)) for t in ranked[:k]]
+        return [None] + [list(row) for _ in range(length - 1)] if length else []
 
     async def compute_logprobs(self, prompt: ModelInput) -> list[float | None]:
         self._check_open()
