@@ -1,5 +1,6 @@
 """Fakes of every port and the port-contract suite adapters are tested against."""
 
+from cookbook_runtime.testing._scripted import ScriptedSamplingClient
 from cookbook_runtime.testing._tokenizer import ByteTokenizer
 from cookbook_runtime.testing.contract import (
     BLOB_STORE_CHECKS,
@@ -45,5 +46,6 @@ __all__ = [
     "FakeServiceClient",
     "FakeStates",
     "FakeTrainingClient",
+    "ScriptedSamplingClient",
     "ServiceSubject",
 ]
