@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.testing import ByteTokenizer, ScriptedSamplingClient
-from cookbook_runtime.train.eval import BenchmarkEvaluator, SamplingClientEvaluator, task_from_rows, write_results
+from cookbook_runtime.train.eval import (
+    BenchmarkEvaluator,
+    SamplingClientEvaluator,
+    task_from_rows,
+    write_results,
+)
 from cookbook_runtime.train.renderers import get_renderer
 
 RENDERER = get_renderer("qwen3_instruct", ByteTokenizer())

@@ -123,7 +123,7 @@ def task_from_rows(
     """A task from already-parsed rows (the same fields as a task file's lines)."""
     get_grader(grader)
     where = source or f"task {name!r}"
-    items = []
+    items: list[BenchmarkItem] = []
     for index, row in enumerate(rows):
         if limit is not None and len(items) >= limit:
             break
