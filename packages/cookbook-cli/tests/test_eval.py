@@ -78,3 +78,57 @@ def test_a_run_without_checkpoints(cli: Any, tmp_path: Path) -> None:
     result = cli("eval", "r", "--task", "tiny_chat")
     assert result.exit_code == 2
     assert "has no checkpoint with a sampler_path" in result.stderr
+
+
+@pytest.fixture
+def sl_with_evals(cli: Any) -> Path:
+    """sl_basic on the fakes with its shipped data, scoring the tiny_chat task every 2 steps."""
+    result = cli(
+        "run", "sl_basic", "--manifest", "test", "--port", "datasets=files", "log_path=sl",
+        "max_steps=5", "batch_size=16", "eval_every=2", 'eval_tasks=["tiny_chat"]', "exact_match_examples=8",
+    )
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^held-out exact match: \d\.\d\d \(\d/8\)$", result.stdout, re.MULTILINE), result.stdout
+    return Path("sl")
+
+
+def test_plot_text_shows_eval_curves(cli: Any, sl_with_evals: Path) -> None:
+    result = cli("plot", str(sl_with_evals), "--metric", "eval/*", "--metric", "test/nll", "--text")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if "│" in line]
+    eval_row = next(line for line in rows if "eval/tiny_chat/pass@1" in line)
+    nll_row = next(line for line in rows if "test/nll" in line)
+    assert "│ 4 " in eval_row.replace("  ", " "), eval_row  # steps 0, 2, 4 and the final row
+    assert "│ 4 " in nll_row.replace("  ", " "), nll_row
+    assert not Path("metrics.png").exists()
+
+
+def test_plot_png_of_eval_metrics(cli: Any, sl_with_evals: Path) -> None:
+    from PIL import Image
+
+    result = cli("plot", str(sl_with_evals), "--metric", "eval/*", "-o", "evals.png")
+    assert result.exit_code == 0, result.output
+    with Image.open("evals.png") as img:
+        assert json.loads(img.info["Description"])["series"] == ["sl:eval/tiny_chat/pass@1"]
+
+
+def test_plot_pattern_matching_nothing(cli: Any, sl_with_evals: Path) -> None:
+    result = cli("plot", str(sl_with_evals), "--metric", "nope/*", "--text")
+    assert result.exit_code == 2 and "no metric matches --metric 'nope/*'" in result.stderr
+
+
+def test_evaluate_stage_line_in_the_run_report(cli: Any, tmp_path: Path) -> None:
+    spec = {
+        "id": "ev",
+        "backend": {"manifest": "test"},
+        "pipeline": [
+            {"name": "evaluate", "options": {"task": "arithmetic", "limit": 3, "base_model": "fake/model",
+                                             "renderer": "role_colon"}}
+        ],
+        "outputs": {"log_path": "ev"},
+    }
+    Path("ev.json").write_text(json.dumps(spec))
+    result = cli("run-spec", "ev.json")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^eval arithmetic \(evaluate\): pass@1: \d\.\d\d \(\d/3 samples correct\)$", result.stdout, re.MULTILINE), result.stdout
+    assert (tmp_path / "ev" / "eval" / "arithmetic.json").is_file()

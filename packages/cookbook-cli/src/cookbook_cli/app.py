@@ -205,14 +205,21 @@ def runs(
 def plot(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run directories to overlay.")],
     metric: Annotated[
-        list[str] | None, typer.Option("--metric", help="Metric to plot (repeatable; default: the training loss).")
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="Metric to plot (repeatable; '*' patterns such as 'eval/*' or 'test/*'; default: the training loss).",
+        ),
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path("metrics.png"),
+    text: Annotated[
+        bool, typer.Option("--text", help="Print a table with a sparkline per metric instead of writing a PNG.")
+    ] = False,
 ) -> None:
-    """Plot metrics.jsonl of one or more runs as line charts in a PNG."""
+    """Plot metrics.jsonl of one or more runs as line charts in a PNG (or a text table with --text)."""
     from cookbook_cli.commands.results import plot_runs
 
-    plot_runs(run_dirs, metric or [], output)
+    plot_runs(run_dirs, metric or [], output, text=text)
 
 
 def _complete_task(incomplete: str) -> list[str]:
