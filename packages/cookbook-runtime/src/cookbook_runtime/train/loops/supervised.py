@@ -321,8 +321,8 @@ async def train_supervised(
         "training %d steps (%d batches x %d epochs), starting at step %d",
         total_steps, num_batches, training.num_epochs, start_step,
     )
+    pending: deque[_Submitted] = deque()
     try:
-        pending: deque[_Submitted] = deque()
         steps_done = start_step
         for epoch in range(start_epoch, training.num_epochs):
             first = start_batch if epoch == start_epoch else 0
@@ -356,6 +356,9 @@ async def train_supervised(
             metric_logger.log_metrics({**final_metrics, "progress": 1.0}, steps_done)
         info = await client.info()
     finally:
+        for sub in pending:  # a failed run leaves no sampling evaluation running behind it
+            if sub.evaluation is not None and sub.evaluation.sampling is not None:
+                sub.evaluation.sampling.cancel()
         await client.close()
     return SupervisedResult(
         final_state_path=final.state_path,
