@@ -47,6 +47,20 @@ def test_sl_basic_trains_resumes_and_samples(tmp_path: Path) -> None:
     assert chat.returncode == 0, chat.stderr[-3000:]
     assert chat.stdout.startswith("user: reverse d o g\nassistant: ")
 
+    scored = run_cli("eval", "runs/sl", "--task", "tiny_chat", module=True, timeout=600)
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    found = re.search(r"^pass@1: (\d\.\d\d) \((\d+)/64\)$", scored.stdout, re.MULTILINE)
+    assert found and float(found[1]) >= 0.60, scored.stdout
+    assert (run_dir / "eval" / "tiny_chat.json").is_file() and (run_dir / "eval" / "tiny_chat.jsonl").is_file()
+    versus = run_cli(
+        "eval", "base:cookbook/tiny-chat", "--renderer", "qwen3_instruct", "--task", "tiny_chat", "--limit", "16",
+        "--compare", "runs/sl", "--no-write", module=True, timeout=600,
+    )
+    assert versus.returncode == 0, versus.stderr[-3000:]
+    row = next(line for line in versus.stdout.splitlines() if line.lstrip("│ ").startswith("pass@1"))
+    base, trained, delta = (float(v) for v in re.findall(r"[+-]?\d\.\d\d", row))
+    assert trained > base and delta == pytest.approx(trained - base, abs=0.011), versus.stdout
+
     listing = run_cli("runs", module=True)
     assert listing.returncode == 0
     assert "sl_basic" in listing.stdout and "finished" in listing.stdout

@@ -129,7 +129,7 @@ def test_every_training_field_of_the_config_reaches_the_spec() -> None:
     assert sorted(set(TrainingConfig.model_fields) - set(shared)) == ["model"]  # the rest is carried over
     changed = {
         "num_epochs": 3, "batch_size": 7, "learning_rate": 3e-3, "lr_schedule": "cosine", "warmup_steps": 2,
-        "lora_rank": 4, "max_length": 99, "seed": 5, "save_every": 3, "eval_every": 2, "max_steps": 11,
+        "lora_rank": 4, "max_length": 99, "seed": 5, "save_every": 3, "eval_every": 2, "infrequent_eval_every": 4, "max_steps": 11,
         "adam_beta1": 0.8, "adam_beta2": 0.9, "adam_eps": 1e-6, "weight_decay": 0.01, "grad_clip_norm": 1.5,
     }
     config = SlBasicConfig.model_validate(changed)

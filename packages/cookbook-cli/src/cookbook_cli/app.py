@@ -205,14 +205,83 @@ def runs(
 def plot(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run directories to overlay.")],
     metric: Annotated[
-        list[str] | None, typer.Option("--metric", help="Metric to plot (repeatable; default: the training loss).")
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="Metric to plot (repeatable; '*' patterns such as 'eval/*' or 'test/*'; default: the training loss).",
+        ),
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")] = Path("metrics.png"),
+    text: Annotated[
+        bool, typer.Option("--text", help="Print a table with a sparkline per metric instead of writing a PNG.")
+    ] = False,
 ) -> None:
-    """Plot metrics.jsonl of one or more runs as line charts in a PNG."""
+    """Plot metrics.jsonl of one or more runs as line charts in a PNG (or a text table with --text)."""
     from cookbook_cli.commands.results import plot_runs
 
-    plot_runs(run_dirs, metric or [], output)
+    plot_runs(run_dirs, metric or [], output, text=text)
+
+
+def _complete_task(incomplete: str) -> list[str]:
+    from cookbook_runtime.train.eval import task_names
+
+    return [name for name in task_names() if name.startswith(incomplete)]
+
+
+@app.command("eval")
+def eval_(
+    target: Annotated[
+        str, typer.Argument(help="A run directory, a sampler checkpoint path (with --model), or base:MODEL.")
+    ],
+    task: Annotated[
+        str,
+        typer.Option("--task", "-t", help="Eval task: a shipped name (tiny_chat, arithmetic) or a .jsonl file.",
+                     autocompletion=_complete_task),
+    ],
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Evaluate only the first N items.")] = None,
+    k: Annotated[
+        list[int] | None, typer.Option("--k", "-k", min=1, help="Report pass@K (repeatable; default 1).")
+    ] = None,
+    samples: Annotated[
+        int | None, typer.Option("--samples", min=1, help="Samples per item (default: the largest K).")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", min=0.0, help="0 is greedy (default: 0 for one sample, else 1).")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Cap on each reply's tokens.")] = 64,
+    seed: Annotated[int, typer.Option("--seed", help="Base seed; item i samples with seed + i.")] = 0,
+    compare: Annotated[
+        list[str] | None, typer.Option("--compare", help="Another run or checkpoint to evaluate beside it (repeatable).")
+    ] = None,
+    manifest: Annotated[
+        str | None, typer.Option("--manifest", "-m", help="Manifest (default: the run's, else local).")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Base model of a checkpoint path.")] = None,
+    renderer: Annotated[str | None, typer.Option("--renderer", help="Renderer (default: the run's or the model's).")] = None,
+    no_write: Annotated[bool, typer.Option("--no-write", help="Do not write eval/<task>.json into the run.")] = False,
+) -> None:
+    """Score a run (or checkpoint) on an eval task: pass@k, per-item results in RUN/eval/."""
+    from cookbook_cli.commands.evaluation import EvalRequest, eval_command
+
+    ks = k or [1]
+    samples_n = samples if samples is not None else max(ks)
+    eval_command(
+        EvalRequest(
+            target=target,
+            task=task,
+            limit=limit,
+            ks=ks,
+            samples=samples,
+            temperature=temperature if temperature is not None else (0.0 if samples_n == 1 else 1.0),
+            max_tokens=max_tokens,
+            seed=seed,
+            compare=compare or [],
+            manifest=manifest,
+            model=model,
+            renderer=renderer,
+            write=not no_write,
+        )
+    )
 
 
 @app.command()

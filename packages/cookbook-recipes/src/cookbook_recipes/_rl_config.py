@@ -42,6 +42,12 @@ class RLRecipeConfig(BaseModel):
     lora_rank: int = Field(default=32, ge=0, description="LoRA rank; 0 trains all weights where supported.")
     max_steps: int | None = Field(default=None, ge=1, description="Stop after this many steps.")
     eval_every: int = Field(default=20, ge=0, description="Held-out eval every N steps; 0 disables.")
+    infrequent_eval_every: int = Field(
+        default=0, ge=0, description="Infrequent evaluators every N steps; 0 runs them only at the end."
+    )
+    eval_tasks: list[str] = Field(
+        default_factory=list, description="Benchmark tasks scored greedily beside the held-out envs, every eval_every."
+    )
     save_every: int = Field(default=20, ge=0, description="Checkpoint every N steps.")
     seed: int = Field(default=0, description="Seed for problems and sampling.")
     log_path: str | None = Field(default=None, description="Run directory; rerunning it resumes.")
@@ -62,6 +68,7 @@ def rl_training(config: RLRecipeConfig) -> TrainingConfig:
         seed=config.seed,
         save_every=config.save_every,
         eval_every=config.eval_every,
+        infrequent_eval_every=config.infrequent_eval_every,
         max_steps=config.max_steps,
     )
 
@@ -87,6 +94,8 @@ def rl_stage(config: RLRecipeConfig, env: str, **extra: Any) -> StageSpec:
         "max_steps_off_policy": config.max_steps_off_policy,
         **extra,
     }
+    if config.eval_tasks:
+        options["eval_tasks"] = [{"task": task, "max_tokens": config.max_tokens} for task in config.eval_tasks]
     if config.wandb_project:
         options["wandb_project"] = config.wandb_project
     if config.wandb_name:

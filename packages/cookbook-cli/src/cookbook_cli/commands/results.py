@@ -65,14 +65,68 @@ def _check_output(output: Path) -> None:
             raise ConfigError(f"--output {str(output)!r} is below {str(parent)!r}, which is a file")
 
 
-def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path) -> None:
-    """One chart per metric, one line per run; metadata lists the series drawn."""
+def _expand(patterns: list[str], known: list[str]) -> list[str]:
+    """Metric names; a pattern with `*` (e.g. `eval/*`) stands for every matching metric."""
+    from fnmatch import fnmatchcase
+
+    out: list[str] = []
+    for pattern in patterns:
+        if "*" not in pattern:
+            out.append(pattern)
+            continue
+        matched = [k for k in known if fnmatchcase(k, pattern) and k != "step"]
+        if not matched:
+            raise ConfigError(f"no metric matches --metric {pattern!r}; known: {', '.join(known)}")
+        out.extend(m for m in matched if m not in out)
+    return out
+
+
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _sparkline(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        return _SPARKS[0] * len(values)
+    return "".join(_SPARKS[round((v - lo) / (hi - lo) * (len(_SPARKS) - 1))] for v in values)
+
+
+def _points(rows: list[dict[str, Any]], metric: str) -> list[tuple[Any, Any]]:
+    return [
+        (row.get("step", n), row[metric])
+        for n, row in enumerate(rows)
+        if _plottable(row.get(metric)) and _plottable(row.get("step", n))
+    ]
+
+
+def _text_table(summaries: list[Any], metrics: list[str]) -> None:
+    """Per metric and run: points, first/last/min/max and a sparkline over steps (last 60 points)."""
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("metric", "run", "points", "first", "last", "min", "max", "curve"):
+        table.add_column(column)
+    for metric in metrics:
+        for s in summaries:
+            points = _points(s.metrics, metric)
+            if not points:
+                continue
+            ys = [float(y) for _, y in points]
+            table.add_row(
+                metric, str(s.path), str(len(ys)), format_value(ys[0]), format_value(ys[-1]),
+                format_value(min(ys)), format_value(max(ys)), _sparkline(ys[-60:]),
+            )
+    out_console().print(table)
+
+
+def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path, *, text: bool = False) -> None:
+    """One chart per metric, one line per run; metadata lists the series drawn. `text` prints a table instead."""
     summaries = [summarize(require_run_dir(p).path) for p in run_dirs]
     all_rows = [row for s in summaries for row in s.metrics]
     if not all_rows:
         raise ConfigError("the runs have no metrics.jsonl rows to plot yet")
-    metrics = metrics or [_default_metric(all_rows)]
     known = sorted({k for row in all_rows for k in row})
+    metrics = _expand(metrics, known) if metrics else [_default_metric(all_rows)]
     for metric in metrics:
         if metric not in known:
             from cookbook_runtime.errors import UnknownNameError
@@ -80,6 +134,9 @@ def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path) -> None:
             raise UnknownNameError("metric", metric, known)
         if not any(_plottable(row.get(metric)) for row in all_rows):
             raise ConfigError(f"metric {metric!r} has no finite numeric values to plot; pick another with --metric")
+    if text:
+        _text_table(summaries, metrics)
+        return
     _check_output(output)
 
     import matplotlib
@@ -92,11 +149,7 @@ def plot_runs(run_dirs: list[Path], metrics: list[str], output: Path) -> None:
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
         for i, s in enumerate(summaries):
-            points = [
-                (row.get("step", n), row[metric])
-                for n, row in enumerate(s.metrics)
-                if _plottable(row.get(metric)) and _plottable(row.get("step", n))
-            ]
+            points = _points(s.metrics, metric)
             if not points:
                 continue
             xs, ys = zip(*points, strict=True)

@@ -136,6 +136,14 @@ def _report(result: RunResult) -> None:
                 highlight=False,
             )
     for key, outputs in result.outputs.items():
+        if names.get(key) == "evaluate" and isinstance(outputs.get("total_samples"), int):
+            first_k, value = next(iter(dict(outputs.get("pass_at_k") or {"1": float("nan")}).items()))
+            console.print(
+                f"[bold]eval {outputs.get('task')}[/bold] ({key}): pass@{first_k}: {float(value):.2f} "
+                f"({outputs['correct_samples']}/{outputs['total_samples']} samples correct)",
+                highlight=False,
+            )
+    for key, outputs in result.outputs.items():
         # A `sample` stage's outputs, or any stage returning the same shape (CONVENTIONS.md).
         if "completion" not in outputs or (names.get(key) != "sample" and "prompt" not in outputs):
             continue

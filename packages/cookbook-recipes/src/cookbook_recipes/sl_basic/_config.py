@@ -62,7 +62,14 @@ class SlBasicConfig(BaseModel):
     )
     lora_rank: int = Field(default=32, ge=0, description="LoRA rank; 0 trains all weights where supported.")
     save_every: int = Field(default=20, ge=0, description="Checkpoint every N steps; 0 saves only the final state.")
-    eval_every: int = Field(default=8, ge=0, description="Held-out NLL every N steps; 0 disables.")
+    eval_every: int = Field(default=8, ge=0, description="Held-out NLL (and eval_tasks) every N steps; 0 disables.")
+    infrequent_eval_every: int = Field(
+        default=0, ge=0, description="Infrequent evaluators every N steps; 0 runs them only at the end."
+    )
+    eval_tasks: list[str] = Field(
+        default_factory=list,
+        description="Benchmark tasks (see 'cookbook eval --help') scored greedily every eval_every steps.",
+    )
     max_steps: int | None = Field(default=None, ge=1, description="Stop after this many steps; None trains all epochs.")
     seed: int = Field(default=0, description="Seed for the data order and sampling.")
     adam_beta1: float = Field(default=0.9, ge=0, lt=1, description="Adam beta1.")

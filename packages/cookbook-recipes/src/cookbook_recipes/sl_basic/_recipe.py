@@ -94,6 +94,10 @@ class SlBasicRecipe:
             "train_on_what": config.train_on_what,
             "lookahead": config.lookahead,
         }
+        if config.eval_tasks:
+            train_options["eval_tasks"] = [
+                {"task": task, "max_tokens": config.sample_max_tokens} for task in config.eval_tasks
+            ]
         sample_options: dict[str, Any] = {"max_tokens": config.sample_max_tokens, "seed": config.seed}
         if config.sample_prompt is not None:
             sample_options["prompt"] = config.sample_prompt

@@ -31,6 +31,7 @@ _BUILTIN_STAGES: dict[str, str] = {
     "rl_train": "cookbook_runtime.train.stages:RLTrainStage",
     "evaluate_nll": "cookbook_runtime.train.stages:EvaluateNllStage",
     "evaluate_exact_match": "cookbook_runtime.train.stages:EvaluateExactMatchStage",
+    "evaluate": "cookbook_runtime.train.stages:EvaluateStage",
     "sample": "cookbook_runtime.train.stages:SampleStage",
 }
 

@@ -107,7 +107,10 @@ class TrainingConfig(Spec):
     max_length: int | None = Field(default=32768, ge=1, le=1 << 30, description="Truncate sequences to this many tokens.")
     seed: int = Field(default=0, description="Seed for data order, initialisation and sampling.")
     save_every: int = Field(default=20, ge=0, description="Checkpoint every N steps; 0 saves only the final state.")
-    eval_every: int = Field(default=10, ge=0, description="Evaluate held-out NLL every N steps; 0 disables.")
+    eval_every: int = Field(default=10, ge=0, description="Run the evaluators (held-out NLL, eval tasks) every N steps; 0 disables.")
+    infrequent_eval_every: int = Field(
+        default=0, ge=0, description="Run the infrequent (slow) evaluators every N steps; 0 runs them only at the end."
+    )
     max_steps: int | None = Field(default=None, ge=1, description="Stop after this many steps (None: all epochs).")
     adam_beta1: float = Field(default=0.9, ge=0, lt=1, description="Adam beta1.")
     adam_beta2: float = Field(default=0.95, ge=0, lt=1, description="Adam beta2.")

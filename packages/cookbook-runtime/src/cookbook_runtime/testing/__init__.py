@@ -1,5 +1,7 @@
 """Fakes of every port and the port-contract suite adapters are tested against."""
 
+from cookbook_runtime.testing._evaluators import RecordingEvaluator
+from cookbook_runtime.testing._scripted import ScriptedSamplingClient
 from cookbook_runtime.testing._tokenizer import ByteTokenizer
 from cookbook_runtime.testing.contract import (
     BLOB_STORE_CHECKS,
@@ -45,5 +47,7 @@ __all__ = [
     "FakeServiceClient",
     "FakeStates",
     "FakeTrainingClient",
+    "RecordingEvaluator",
+    "ScriptedSamplingClient",
     "ServiceSubject",
 ]

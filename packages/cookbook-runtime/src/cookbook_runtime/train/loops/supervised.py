@@ -11,10 +11,11 @@ The loop reaches the backend only through the `ServiceClient`/`TrainingClient` p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Progress, ProgressListener
 from cookbook_runtime.ir import TrainingConfig
-from cookbook_runtime.ports import Pending, ServiceClient, TrainingClient
+from cookbook_runtime.ports import Pending, SamplingClient, ServiceClient, TrainingClient
 from cookbook_runtime.train.checkpoints import (
     CheckpointRecord,
     CheckpointSaver,
@@ -30,7 +31,7 @@ from cookbook_runtime.train.checkpoints import (
     last_checkpoint,
 )
 from cookbook_runtime.train.data import Batch, SupervisedDataset
-from cookbook_runtime.train.evaluators import NllEvaluator, PendingEvaluation, nll_sums
+from cookbook_runtime.train.eval import EvalSchedule, NllEvaluator, PendingMetrics, nll_sums
 from cookbook_runtime.train.metrics import JsonlMetricLogger, MetricLogger
 from cookbook_runtime.train.schedules import learning_rate_at
 from cookbook_runtime.types import AdamParams, ForwardBackwardOutput, OptimStepOutput
@@ -63,8 +64,25 @@ class _Submitted:
     metrics: dict[str, Any]
     fwd_bwd: Pending[ForwardBackwardOutput]
     optim: Pending[OptimStepOutput]
-    evaluation: PendingEvaluation | None
+    evaluation: _PendingEvals | None
     checkpoint: PendingCheckpoint | None
+
+
+@dataclass
+class _PendingEvals:
+    """A step's evaluations: queued forward passes, and sampling evaluations already running."""
+
+    queued: list[PendingMetrics]
+    ran: dict[str, float]
+    sampling: asyncio.Future[dict[str, float]] | None
+
+    async def result(self) -> dict[str, float]:
+        metrics = dict(self.ran)
+        for pending in self.queued:
+            metrics.update(await pending.result())
+        if self.sampling is not None:
+            metrics.update(await self.sampling)
+        return metrics
 
 
 def adam_params_for(training: TrainingConfig, learning_rate: float) -> AdamParams:
@@ -109,7 +127,8 @@ class _Loop:
         *,
         total_steps: int,
         saver: CheckpointSaver,
-        evaluator: NllEvaluator | None,
+        schedule: EvalSchedule,
+        service: ServiceClient,
         metric_logger: MetricLogger,
         stage: str,
         on_step: StepHook | None,
@@ -121,7 +140,8 @@ class _Loop:
         self.dataset = dataset
         self.total_steps = total_steps
         self.saver = saver
-        self.evaluator = evaluator
+        self.schedule = schedule
+        self.service = service
         self.metric_logger = metric_logger
         self.stage = stage
         self.on_step = on_step
@@ -131,11 +151,32 @@ class _Loop:
         self.last_finish = self.started
         self.last_metrics: dict[str, Any] = {}
 
+    async def submit_evals(self, evaluators: Sequence[Any], name: str) -> _PendingEvals | None:
+        """Queue the due evaluators behind the requests already submitted.
+
+        Two-phase training evaluators (NLL) are queued in the request stream; one
+        without `submit` runs now. Sampling evaluators get the weights through a
+        queued sampler save and then run concurrently with the following steps.
+        """
+        if not evaluators:
+            return None
+        training_evals, sampling_evals = EvalSchedule.split(evaluators)
+        queued: list[PendingMetrics] = []
+        ran: dict[str, float] = {}
+        for evaluator in training_evals:
+            submit = getattr(evaluator, "submit", None)
+            if submit is not None:
+                queued.append(await submit(self.client))
+            else:
+                ran.update(await evaluator(self.client))
+        sampling = None
+        if sampling_evals:
+            saved = await self.client.save_weights_for_sampler(name)
+            sampling = asyncio.ensure_future(_run_sampling_evals(self.service, saved, sampling_evals))
+        return _PendingEvals(queued, ran, sampling)
+
     async def submit(self, batch: Batch, step: int) -> _Submitted:
-        evaluation = None
-        every = self.training.eval_every
-        if self.evaluator is not None and every > 0 and step % every == 0:
-            evaluation = await self.evaluator.submit(self.client)
+        evaluation = await self.submit_evals(self.schedule.due(step), f"eval-{step:06d}")
         lr = learning_rate_at(
             self.training.learning_rate,
             self.training.lr_schedule,
@@ -190,6 +231,23 @@ class _Loop:
             self.on_step(sub.step, metrics)
 
 
+async def _run_sampling_evals(
+    service: ServiceClient, saved: Pending[str], evaluators: Sequence[Any]
+) -> dict[str, float]:
+    """Wait for the sampler save, then run the sampling evaluators on those weights."""
+    path = await saved.result()
+    sampler: SamplingClient = await service.create_sampling_client(model_path=path)
+    try:
+        metrics: dict[str, float] = {}
+        for result in await asyncio.gather(*(e(sampler) for e in evaluators)):
+            metrics.update(result)
+        return metrics
+    finally:
+        close = getattr(sampler, "close", None)
+        if close is not None:
+            await close()
+
+
 async def train_supervised(
     service: ServiceClient,
     training: TrainingConfig,
@@ -198,6 +256,8 @@ async def train_supervised(
     *,
     metric_logger: MetricLogger,
     evaluator: NllEvaluator | None = None,
+    evaluators: Sequence[Any] = (),
+    infrequent_evaluators: Sequence[Any] = (),
     lookahead: int = 1,
     final_eval: bool = True,
     stage: str = "supervised_train",
@@ -213,6 +273,11 @@ async def train_supervised(
     each checkpoint is recorded (the stage mirrors the run's artifacts there, so a
     crash loses at most the steps since the last checkpoint, on any machine). `progress`
     receives one report per step (the stage passes its run's `Context.report_progress`).
+
+    `evaluator` (held-out NLL) and `evaluators` run every `training.eval_every` steps,
+    `infrequent_evaluators` every `training.infrequent_eval_every`, each before that
+    step's update (step 0 sees the starting weights), and all of them once more on the
+    final weights when `final_eval`. Their metrics join the step's row.
     """
     if lookahead < 0:
         raise ConfigError(f"lookahead must be >= 0, got {lookahead}")
@@ -232,13 +297,20 @@ async def train_supervised(
     JsonlMetricLogger(run_dir).truncate_from(start_step)
     client = await _open_client(service, training, resume)
     saver = CheckpointSaver(run_dir, save_every=training.save_every)
+    schedule = EvalSchedule(
+        evaluators=[*([evaluator] if evaluator is not None else []), *evaluators],
+        infrequent=list(infrequent_evaluators),
+        eval_every=training.eval_every,
+        infrequent_eval_every=training.infrequent_eval_every,
+    )
     loop = _Loop(
         client,
         training,
         dataset,
         total_steps=total_steps,
         saver=saver,
-        evaluator=evaluator,
+        schedule=schedule,
+        service=service,
         metric_logger=metric_logger,
         stage=stage,
         on_step=on_step,
@@ -249,8 +321,8 @@ async def train_supervised(
         "training %d steps (%d batches x %d epochs), starting at step %d",
         total_steps, num_batches, training.num_epochs, start_step,
     )
+    pending: deque[_Submitted] = deque()
     try:
-        pending: deque[_Submitted] = deque()
         steps_done = start_step
         for epoch in range(start_epoch, training.num_epochs):
             first = start_batch if epoch == start_epoch else 0
@@ -278,11 +350,15 @@ async def train_supervised(
             if on_checkpoint is not None:
                 await on_checkpoint()
         final_metrics: dict[str, float] = {}
-        if evaluator is not None and final_eval:
-            final_metrics = await evaluator(client)
+        if schedule and final_eval:
+            final_evals = await loop.submit_evals(schedule.final(), f"eval-final-{steps_done:06d}")
+            final_metrics = await final_evals.result() if final_evals is not None else {}
             metric_logger.log_metrics({**final_metrics, "progress": 1.0}, steps_done)
         info = await client.info()
     finally:
+        for sub in pending:  # a failed run leaves no sampling evaluation running behind it
+            if sub.evaluation is not None and sub.evaluation.sampling is not None:
+                sub.evaluation.sampling.cancel()
         await client.close()
     return SupervisedResult(
         final_state_path=final.state_path,

@@ -13,6 +13,7 @@ the in-flight batches were being sampled with.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -33,6 +34,7 @@ from cookbook_runtime.train.checkpoints import (
     record_run_path,
     resolve_run_path,
 )
+from cookbook_runtime.train.eval import EvalSchedule, SamplingClientEvaluator
 from cookbook_runtime.train.metrics import JsonlMetricLogger, MetricLogger
 from cookbook_runtime.train.rl.config import RLConfig
 from cookbook_runtime.train.rl.data import (
@@ -109,6 +111,8 @@ class RLRun:
         load_state_path: str | None = None,
         on_checkpoint: Callable[[], Awaitable[object]] | None = None,
         progress: ProgressListener | None = None,
+        evaluators: Sequence[SamplingClientEvaluator] = (),
+        infrequent_evaluators: Sequence[SamplingClientEvaluator] = (),
     ) -> None:
         if len(dataset) == 0:
             raise ConfigError("the RL dataset has no batches; give the env more problems or a smaller batch")
@@ -152,6 +156,12 @@ class RLRun:
         self.last_finish = self.started
         self.first_eval: dict[str, float] = {}
         self.last_eval: dict[str, float] = {}
+        self.schedule = EvalSchedule(
+            evaluators=list(evaluators),
+            infrequent=list(infrequent_evaluators),
+            eval_every=training.eval_every,
+            infrequent_eval_every=training.infrequent_eval_every,
+        )
 
     # -- opening ---------------------------------------------------------------------
 
@@ -288,11 +298,31 @@ class RLRun:
 
     # -- evaluation --------------------------------------------------------------------------
 
-    def eval_due(self, step: int) -> bool:
+    def _test_set_due(self, step: int | None) -> bool:
         every = self.training.eval_every
-        return self.test_dataset is not None and every > 0 and step % every == 0
+        return self.test_dataset is not None and (step is None or (every > 0 and step % every == 0))
 
-    async def evaluate(self, sampler: SamplingClient) -> dict[str, float]:
+    def eval_due(self, step: int) -> bool:
+        """Whether anything evaluates before step `step`: the held-out envs or a scheduled evaluator."""
+        return self._test_set_due(step) or bool(self.schedule.due(step))
+
+    async def evaluate(self, sampler: SamplingClient, step: int | None = None) -> dict[str, float]:
+        """What is due at `step` (everything when None), all on `sampler`, concurrently.
+
+        The held-out envs are rolled out once (`test/env/...` metrics); the sampling
+        evaluators due at `step` add their own (`eval/<task>/...`).
+        """
+        evaluators = self.schedule.final() if step is None else self.schedule.due(step)
+        parts = await asyncio.gather(
+            self._evaluate_test_set(sampler) if self._test_set_due(step) else _no_metrics(),
+            *(e(sampler) for e in evaluators),
+        )
+        metrics: dict[str, float] = {}
+        for part in parts:
+            metrics.update(part)
+        return metrics
+
+    async def _evaluate_test_set(self, sampler: SamplingClient) -> dict[str, float]:
         """Roll out the held-out set once with `sampler`; `test/env/...` metrics."""
         if self.test_dataset is None:
             return {}
@@ -387,7 +417,7 @@ class RLRun:
         """Final evaluation row (at `step == total_steps`), final checkpoint, close."""
         client = self.require_client()
         try:
-            if self.test_dataset is not None and final_sampler is not None:
+            if (self.test_dataset is not None or self.schedule) and final_sampler is not None:
                 metrics: dict[str, Any] = await self.evaluate(final_sampler)
                 metrics["progress"] = 1.0
                 self.metric_logger.log_metrics(metrics, steps_done)
@@ -415,6 +445,10 @@ class RLRun:
         if rows:
             self.first_eval = _test_metrics(rows[0])
             self.last_eval = _test_metrics(rows[-1])
+
+
+async def _no_metrics() -> dict[str, float]:
+    return {}
 
 
 def _test_metrics(row: Mapping[str, Any]) -> dict[str, float]:

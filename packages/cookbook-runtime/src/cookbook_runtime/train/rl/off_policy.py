@@ -102,7 +102,7 @@ async def train_off_policy(run: RLRun) -> RLResult:
             for batch in range(step, min(step + ahead, run.total_steps - 1) + 1):
                 if batch not in in_flight:
                     await launch(batch, step)
-            evaluation = asyncio.ensure_future(run.evaluate(current)) if run.eval_due(step) else None
+            evaluation = asyncio.ensure_future(run.evaluate(current, step)) if run.eval_due(step) else None
             outcomes = [await t for t in in_flight.pop(step)]
             staleness = step - version_for(step)
             requeued = dropped = 0

@@ -49,7 +49,7 @@ async def train_stream(run: RLRun) -> RLResult:
                 )
                 for g, b in enumerate(builders)
             ]
-            evaluation = asyncio.ensure_future(run.evaluate(sampler)) if run.eval_due(step) else None
+            evaluation = asyncio.ensure_future(run.evaluate(sampler, step)) if run.eval_due(step) else None
             lr = run.learning_rate(step)
             combined = RLBatch([], [], [])
             pending = PendingTrain(combined, [], [], lr)

@@ -36,7 +36,7 @@ async def train_sync(run: RLRun) -> RLResult:
                 run.batch_builders(step), sampler, run.settings, batch=step, on_error=run.config.on_rollout_error
             )
             if run.eval_due(step):
-                result, evaluation = await asyncio.gather(rollout, run.evaluate(sampler))
+                result, evaluation = await asyncio.gather(rollout, run.evaluate(sampler, step))
                 metrics.update(evaluation)
             else:
                 result = await rollout

@@ -1,5 +1,6 @@
 """The pipeline stages that wrap the training loops: train, evaluate, sample."""
 
+from cookbook_runtime.train.stages._benchmark import EvaluateOptions, EvaluateStage
 from cookbook_runtime.train.stages._evaluate import EvaluateNllOptions, EvaluateNllStage
 from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchOptions,
@@ -8,16 +9,21 @@ from cookbook_runtime.train.stages._exact_match import (
 from cookbook_runtime.train.stages._rl import RLTrainOptions, RLTrainStage
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
+from cookbook_runtime.train.stages._task_evals import TaskEvalSettings, TaskEvalSpec
 
 __all__ = [
     "EvaluateExactMatchOptions",
     "EvaluateExactMatchStage",
     "EvaluateNllOptions",
     "EvaluateNllStage",
+    "EvaluateOptions",
+    "EvaluateStage",
     "RLTrainOptions",
     "RLTrainStage",
     "SampleOptions",
     "SampleStage",
     "SupervisedTrainOptions",
     "SupervisedTrainStage",
+    "TaskEvalSettings",
+    "TaskEvalSpec",
 ]

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, m
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
-from cookbook_runtime.ir import TrainingConfig
-from cookbook_runtime.ports import is_configured
+from cookbook_runtime.ir import Experiment, TrainingConfig
+from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.metrics import setup_metric_loggers
 from cookbook_runtime.train.rl import (
     RLConfig,
@@ -29,6 +29,11 @@ from cookbook_runtime.train.rl import (
 )
 from cookbook_runtime.train.rl.envs import EnvContext, get_env
 from cookbook_runtime.train.stages._common import renderer_for, renderer_name_for, require_training
+from cookbook_runtime.train.stages._task_evals import (
+    TaskEvalSpec,
+    build_task_evaluators,
+    check_tasks,
+)
 
 __all__ = ["RLTrainOptions", "RLTrainStage"]
 
@@ -91,6 +96,13 @@ class RLTrainOptions(BaseModel):
     init_from_stage: str | None = Field(
         default=None, description="Start from this earlier stage's final_state_path (e.g. 'supervised_train')."
     )
+    eval_tasks: list[TaskEvalSpec] = Field(
+        default_factory=list,
+        description=(
+            "Benchmark tasks scored alongside the held-out envs (metrics eval/<task>/pass@k): every eval_every "
+            "steps, or every infrequent_eval_every for an entry with infrequent=true."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RLTrainOptions:
@@ -152,6 +164,10 @@ class RLTrainStage:
     name: ClassVar[str] = "rl_train"
     Options: ClassVar[type[BaseModel]] = RLTrainOptions
 
+    async def preflight(self, experiment: Experiment, ports: Ports, options: RLTrainOptions) -> None:
+        """Before the run directory exists: every eval task loads."""
+        check_tasks(options.eval_tasks)
+
     def _training(self, ctx: Context, options: RLTrainOptions) -> TrainingConfig:
         base = require_training(ctx, self.name)
         if not options.training:
@@ -190,6 +206,7 @@ class RLTrainStage:
             seed=training.seed,
         )
         train, test = factory.build(env_options, env_ctx)
+        task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer)
         sink = ctx.ports.metrics
         metric_logger, _ = setup_metric_loggers(
             ctx.run_dir.path,
@@ -209,6 +226,8 @@ class RLTrainStage:
                 load_state_path=self._load_state_path(ctx, options),
                 on_checkpoint=(lambda: ctx.artifacts.sync(ctx.run_dir.path)) if ctx.artifacts is not None else None,
                 progress=ctx.report_progress,
+                evaluators=task_evals,
+                infrequent_evaluators=infrequent_evals,
             )
             result = await _loop(options.mode)(run)
         finally:

@@ -24,6 +24,11 @@ from cookbook_runtime.train.stages._common import (
     require_dataset,
     require_training,
 )
+from cookbook_runtime.train.stages._task_evals import (
+    TaskEvalSpec,
+    build_task_evaluators,
+    check_tasks,
+)
 
 __all__ = ["SupervisedTrainOptions", "SupervisedTrainStage"]
 
@@ -52,7 +57,14 @@ class SupervisedTrainOptions(BaseModel):
     max_eval_batches: int | None = Field(
         default=None, ge=1, description="Evaluate on at most this many held-out batches; None uses all."
     )
-    final_eval: bool = Field(default=True, description="Evaluate held-out NLL once more after the last step.")
+    final_eval: bool = Field(default=True, description="Run every evaluator once more after the last step.")
+    eval_tasks: list[TaskEvalSpec] = Field(
+        default_factory=list,
+        description=(
+            "Benchmark tasks sampled and scored in the loop (metrics eval/<task>/pass@k): every eval_every "
+            "steps, or every infrequent_eval_every for an entry with infrequent=true."
+        ),
+    )
     log_subdir: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
@@ -77,6 +89,7 @@ class SupervisedTrainStage:
         renderer_name = renderer_name_for(training)
         check_renderer_name(renderer_name)
         check_train_on_what(options.train_on_what)
+        check_tasks(options.eval_tasks)
         tokenizer = ports.service.get_tokenizer(training.model.name)
         renderer = renderer_for(renderer_name, tokenizer)
         to_datum = make_to_datum(renderer, training, options.train_on_what, options.weight_reduction)
@@ -108,6 +121,7 @@ class SupervisedTrainStage:
             test_batch_size=options.eval_batch_size,
         )
         evaluator = NllEvaluator(test, max_batches=options.max_eval_batches) if test is not None else None
+        task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer)
         sink = ctx.ports.metrics
         log_dir = ctx.run_dir.path / options.log_subdir if options.log_subdir else ctx.run_dir.path
         metric_logger, _ = setup_metric_loggers(
@@ -123,6 +137,8 @@ class SupervisedTrainStage:
                 log_dir,
                 metric_logger=metric_logger,
                 evaluator=evaluator,
+                evaluators=task_evals,
+                infrequent_evaluators=infrequent_evals,
                 lookahead=options.lookahead,
                 final_eval=options.final_eval,
                 stage=self.name,
