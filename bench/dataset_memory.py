@@ -142,7 +142,7 @@ def main() -> None:
     verdict = "ok" if diff < TARGET_MB else "OVER TARGET"
     print(
         f"peak difference: {diff:.1f} MB resident (target < {TARGET_MB:.0f} MB): {verdict}; "
-        f"{anon:.1f} MB of it anonymous (the rest is file pages mapped from the data)"
+        f"peak anonymous memory (not file pages mapped from the data) {anon:+.1f} MB"
     )
 
 if __name__ == "__main__":
