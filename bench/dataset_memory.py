@@ -129,12 +129,12 @@ def main() -> None:
             results[n] = measure(store, path, args.batch_size, args.epochs, Path(tmp) / "hf-cache")
 
     print(f"store: {store}, SupervisedDataset, batch size {args.batch_size}, {args.epochs} shuffled epoch(s)")
-    print(f"{'rows':>10} {'baseline MB':>12} {'peak MB':>9} {'peak anon MB':>13} {'rows/s':>10}")
+    print(f"{'rows':>10} {'baseline MB':>12} {'peak MB':>9} {'baseline anon MB':>17} {'peak anon MB':>13} {'rows/s':>10}")
     for n, r in results.items():
         expected = (n // args.batch_size) * args.batch_size * args.epochs
         assert r["rows"] == expected, f"trained on {r['rows']} rows of {expected}"
         print(
-            f"{n:>10,} {r['baseline_mb']:>12.1f} {r['peak_mb']:>9.1f} {r['peak_anon_mb']:>13.1f} "
+            f"{n:>10,} {r['baseline_mb']:>12.1f} {r['peak_mb']:>9.1f} {r['baseline_anon_mb']:>17.1f} {r['peak_anon_mb']:>13.1f} "
             f"{r['rows'] / r['seconds']:>10,.0f}"
         )
     diff = results[args.rows]["peak_mb"] - results[args.small_rows]["peak_mb"]
