@@ -2,29 +2,31 @@
 
 Same model, same LoRA (all linear layers and the unembedding), same batch, same
 steps, same AdamW; both sum a weighted cross-entropy. Prints tokens/s of each and
-the ratio (target: adapter / hand-written >= 0.95), then two lines for TRL's
-SFTTrainer when `trl` is installed (the root `bench` dependency group: `uv run --group
-bench python bench/local_throughput.py`): first at the same work (same dtype, no
-gradient checkpointing, same loss mask, batch and LoRA rank), then at SFTConfig's
-defaults, each line saying which it is.
+the ratio (target: adapter / hand-written >= 0.95). Then TRL's SFTTrainer, when `trl`
+is installed (the root `bench` dependency group: `uv run --group bench python
+bench/local_throughput.py`), on the same pre-tokenized rows: TRL refuses LoRA on
+lm_head, so beside TRL the adapter trains without it too, one adapter step after each
+TRL step (in TRL's step callback). TRL runs first at the same work (same model, dtype,
+batch, loss mask and LoRA; no gradient checkpointing; target adapter / TRL >= 0.95),
+then at SFTConfig's defaults; each line says which it is.
 
     uv run python bench/local_throughput.py                      # tiny-chat, CPU
     uv run python bench/local_throughput.py --hidden 512 --layers 4   # a larger Qwen3-style model
     uv run python bench/local_throughput.py --model /path/to/hf-model --device cuda
 
-Steps of the two loops interleave (alternating which goes first) and the median
-step time of each counts, so a machine shared with other work biases neither.
+Steps of the adapter and hand-written loops interleave (rotating which goes first)
+and the median step time of each counts, so a machine shared with other work biases neither.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import random
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -147,46 +149,61 @@ def _manual_step(setup: Any, tensors: tuple[torch.Tensor, ...], device: torch.de
     return time.perf_counter() - start
 
 
-def _trl_rate(
+def _trl_rates(
     model_dir: str,
     args: argparse.Namespace,
     batches: list[list[Datum]],
     device: torch.device,
     dtype: torch.dtype,
+    adapter_step: Callable[[int], float],
     *,
     same_work: bool,
-) -> float:
-    """Tokens/s of TRL's SFTTrainer on the same pre-tokenized rows and LoRA rank (median step).
+) -> tuple[float, float]:
+    """Tokens/s of TRL's SFTTrainer and of the adapter, their steps interleaved (medians).
+
+    TRL trains on the same pre-tokenized rows (`rounds` passes) with the same LoRA
+    rank; after each of its steps, its step callback runs one adapter step
+    (`adapter_step`), timed apart, so load from other work on the machine hits both
+    alike. A TRL step's time is everything between two of its step ends (batch
+    collation included) less the adapter step run in between.
 
     `same_work`: the adapter's dtype, no gradient checkpointing, the same loss mask (as
     TRL's `completion_mask`), the same batch. Otherwise SFTConfig's defaults (gradient
     checkpointing on, bf16 autocast, loss on every token), as a user running TRL gets them.
     """
+    import datasets
     from datasets import Dataset
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
     rows = []
-    for b in batches:
+    for b in batches * args.rounds:
         for d in b:
             ids = [*d.model_input.to_ints(), int(d.loss_fn_inputs["target_tokens"].data[-1])]
             row: dict[str, Any] = {"input_ids": ids}
             if same_work:  # weights[i] is the loss on token i + 1
                 row["completion_mask"] = [0, *(int(w > 0) for w in d.loss_fn_inputs["weights"].data)]
             rows.append(row)
-    marks: list[float] = []
+    datasets.disable_progress_bars()
+    trl_times: list[float] = []
+    adapter_times: list[float] = []
 
     class Clock(TrainerCallback):  # type: ignore[misc]
+        resumed: float | None = None
+
         def on_step_end(self, *_: Any, **__: Any) -> None:
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            marks.append(time.perf_counter())
+            if self.resumed is not None:  # the first step (warm-up) is not counted
+                trl_times.append(time.perf_counter() - self.resumed)
+            adapter_times.append(adapter_step(1 + len(adapter_times) % (len(batches) - 1)))
+            self.resumed = time.perf_counter()
 
     model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype if same_work else "auto")
-    # TRL refuses LoRA on lm_head, so its runs train attention and MLP only (slightly less work).
+    # TRL refuses LoRA on lm_head, so its runs train attention and MLP only.
     targets = lora_targets(model, LoraSpec(args.rank, 32.0, train_unembed=False))
     common: dict[str, Any] = {
-        "max_steps": len(batches),
+        "max_steps": len(rows) // args.batch,
         "per_device_train_batch_size": args.batch,
         "learning_rate": 1e-4,
         "lr_scheduler_type": "constant",
@@ -218,26 +235,44 @@ def _trl_rate(
             callbacks=[Clock()],
         )
         trainer.train()
-    step_times = [b - a for a, b in itertools.pairwise(marks)]  # skips the first step
-    return args.batch * args.seq_len / statistics.median(step_times)
+    per_step = args.batch * args.seq_len
+    return per_step / statistics.median(trl_times), per_step / statistics.median(adapter_times[1:])
 
 
-def _trl_lines(
+async def _trl_lines(
     model_dir: str, args: argparse.Namespace, batches: list[list[Datum]], device: torch.device,
-    dtype: torch.dtype, adapter_rate: float,
+    dtype: torch.dtype, client: Any,
 ) -> list[str]:
     try:
         import trl  # noqa: F401
     except ModuleNotFoundError as exc:
         return [f"TRL: {exc.name} is not installed (uv sync --group bench to compare against SFTTrainer); skipped"]
-    same = _trl_rate(model_dir, args, batches, device, dtype, same_work=True)
-    default = _trl_rate(model_dir, args, batches, device, dtype, same_work=False)
-    return [
-        f"TRL SFTTrainer, same work  {same:10,.0f} tokens/s  adapter/TRL = {adapter_rate / same:.2f}  "
-        f"({str(dtype).removeprefix('torch.')}, no gradient checkpointing, same loss mask and batch, LoRA r={args.rank} without lm_head)",
-        f"TRL SFTTrainer, defaults   {default:10,.0f} tokens/s  adapter/TRL = {adapter_rate / default:.2f}  "
-        "(SFTConfig defaults: gradient checkpointing, bf16 autocast, loss on every token)",
-    ]
+    loop = asyncio.get_running_loop()
+    params = AdamParams(learning_rate=1e-4)
+
+    def adapter_step(i: int) -> float:  # called on TRL's thread; the step runs on this loop
+        return asyncio.run_coroutine_threadsafe(_adapter_step(client, batches[i], params), loop).result()
+
+    lines = []
+    for same_work in (True, False):
+        trl_rate, adapter_rate = await asyncio.to_thread(
+            _trl_rates, model_dir, args, batches, device, dtype, adapter_step, same_work=same_work
+        )
+        if same_work:
+            label = (
+                f"TRL SFTTrainer, same work: {trl_rate:8,.0f} tokens/s   adapter {adapter_rate:8,.0f} tokens/s   "
+                f"adapter/TRL = {adapter_rate / trl_rate:.2f} (target >= 0.95)   "
+                f"[{str(dtype).removeprefix('torch.')}, no gradient checkpointing, same rows, loss mask and batch, "
+                f"LoRA r={args.rank} on attention and MLP in both]"
+            )
+        else:
+            label = (
+                f"TRL SFTTrainer, defaults:  {trl_rate:8,.0f} tokens/s   adapter {adapter_rate:8,.0f} tokens/s   "
+                f"adapter/TRL = {adapter_rate / trl_rate:.2f}   [SFTConfig defaults: gradient checkpointing on, "
+                "bf16 autocast, loss on every token; same rows, batch and LoRA]"
+            )
+        lines.append(label)
+    return lines
 
 
 async def main() -> None:
@@ -247,37 +282,45 @@ async def main() -> None:
         model_dir = _model_dir(args, scratch)
         service = LocalServiceClient(device=args.device, dtype=args.dtype, root=scratch / "states")
         client = await service.create_lora_training_client(model_dir, rank=args.rank, seed=0)
+        # TRL refuses LoRA on lm_head: beside TRL, the adapter trains without it too.
+        client_no_head = await service.create_lora_training_client(
+            model_dir, rank=args.rank, seed=0, train_unembed=False
+        )
         device, dtype = service.device, service.dtype
         vocab = int(AutoModelForCausalLM.from_pretrained(model_dir).config.vocab_size)
         batches = _data(args, vocab)
         manual = _manual_setup(model_dir, args, device, dtype)
         params = AdamParams(learning_rate=1e-4)
         tensors = _manual_tensors(batches, device)
-        await _adapter_step(client, batches[0], params)  # warm-up
-        _manual_step(manual, tensors[0], device)
-        adapter_times: list[float] = []
-        manual_times: list[float] = []
-        for r in range(args.rounds):  # steps interleave, so load from other work hits both alike
+        runners: dict[str, Callable[[int], Awaitable[float]]] = {
+            "adapter": lambda i: _adapter_step(client, batches[i], params),
+            "manual": lambda i: _async(_manual_step(manual, tensors[i], device)),
+        }
+        times: dict[str, list[float]] = {name: [] for name in runners}
+        for run in runners.values():  # warm-up
+            await run(0)
+        names = list(runners)
+        for r in range(args.rounds):  # steps interleave, so load from other work hits all alike
             for i in range(1, len(batches)):
-                if (r + i) % 2:
-                    manual_times.append(_manual_step(manual, tensors[i], device))
-                    adapter_times.append(await _adapter_step(client, batches[i], params))
-                else:
-                    adapter_times.append(await _adapter_step(client, batches[i], params))
-                    manual_times.append(_manual_step(manual, tensors[i], device))
+                shift = (r + i) % len(names)
+                for name in names[shift:] + names[:shift]:
+                    times[name].append(await runners[name](i))
         per_step = args.batch * args.seq_len
-        adapter_rate = per_step / statistics.median(adapter_times)
-        manual_rate = per_step / statistics.median(manual_times)
+        rate = {name: per_step / statistics.median(t) for name, t in times.items()}
         print(
             f"model={args.model if not args.hidden else f'qwen3-h{args.hidden}-l{args.layers}'} device={device} "
             f"dtype={str(dtype).removeprefix('torch.')} batch={args.batch}x{args.seq_len} rank={args.rank} "
-            f"steps={args.steps}"
+            f"steps={args.steps}x{args.rounds}"
         )
-        print(f"adapter      {adapter_rate:10,.0f} tokens/s (median step)")
-        print(f"hand-written {manual_rate:10,.0f} tokens/s (median step)")
-        print(f"ratio adapter/hand-written = {adapter_rate / manual_rate:.3f} (target >= 0.95)")
-        print("\n".join(_trl_lines(model_dir, args, batches, device, dtype, adapter_rate)))
+        print(f"adapter      {rate['adapter']:10,.0f} tokens/s (median step; LoRA on attention, MLP and lm_head)")
+        print(f"hand-written {rate['manual']:10,.0f} tokens/s (median step; the same LoRA)")
+        print(f"ratio adapter/hand-written = {rate['adapter'] / rate['manual']:.3f} (target >= 0.95)")
+        print("\n".join(await _trl_lines(model_dir, args, batches, device, dtype, client_no_head)))
         await service.close()
+
+
+async def _async(value: float) -> float:
+    return value
 
 
 if __name__ == "__main__":
