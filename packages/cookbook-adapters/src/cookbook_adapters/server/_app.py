@@ -19,9 +19,11 @@ from typing import Any
 from cookbook_runtime.errors import CookbookError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from tinker import types as tt
 
 from cookbook_adapters.server._http import PROTO, parse, read_json
+from cookbook_adapters.server._rest_routes import rest_router
 from cookbook_adapters.server._sampling_routes import sampling_router
 from cookbook_adapters.server._state import NotFound, ServerState, error_category
 from cookbook_adapters.server._training_routes import training_router
@@ -81,6 +83,18 @@ def create_app(state: ServerState) -> FastAPI:
     async def _cookbook_error(_: Request, exc: CookbookError) -> JSONResponse:
         status = 404 if isinstance(exc, NotFound) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _no_route(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Only routing raises these here (route errors are CookbookErrors): a path or method
+        # this server lacks. One warning line names it, so a missing endpoint is easy to spot.
+        if exc.status_code not in (404, 405):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        logger.warning("no route for %s %s; answering 404", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": f"this server has no route {request.method} {request.url.path}"},
+            status_code=404,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -155,4 +169,5 @@ def create_app(state: ServerState) -> FastAPI:
 
     app.include_router(training_router(state))
     app.include_router(sampling_router(state))
+    app.include_router(rest_router(state))
     return app

@@ -22,7 +22,7 @@ from typing import Any
 from cookbook_runtime.errors import BackendError, ConfigError, CookbookError
 from cookbook_runtime.ports import SamplingClient, ServiceClient, TrainingClient
 
-__all__ = ["FutureResult", "ModelRecord", "NotFound", "SamplerRecord", "ServerState"]
+__all__ = ["FutureResult", "LoraTargets", "ModelRecord", "NotFound", "SamplerRecord", "ServerState"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,15 @@ class SavedPath:
     rank: int
 
 
+@dataclass(frozen=True)
+class LoraTargets:
+    """Which parts of the model a run's LoRA adapts (known only for runs made by create_model)."""
+
+    mlp: bool
+    attn: bool
+    unembed: bool
+
+
 @dataclass
 class RunRecord:
     """A training run as the REST API reports it; it outlives its session."""
@@ -81,6 +90,8 @@ class RunRecord:
     run_id: str
     base_model: str
     rank: int
+    user_metadata: dict[str, str] | None = None
+    lora_targets: LoraTargets | None = None
     last_request_time: float = field(default_factory=time.time)
     checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -98,7 +109,42 @@ class RunRecord:
             "last_request_time": _iso(self.last_request_time),
             "last_checkpoint": last("training"),
             "last_sampler_checkpoint": last("sampler"),
+            "user_metadata": self.user_metadata,
         }
+
+    def weights_info(self) -> dict[str, Any]:
+        """What the SDK needs to rebuild a training client for this run's checkpoints."""
+        targets = self.lora_targets
+        return {
+            "base_model": self.base_model,
+            "is_lora": self.rank > 0,
+            "lora_rank": self.rank or None,
+            "train_mlp": targets.mlp if targets else None,
+            "train_attn": targets.attn if targets else None,
+            "train_unembed": targets.unembed if targets else None,
+        }
+
+
+_MIN_TTL_S = 3600
+_MAX_TTL_S = int(10 * 365.25 * 86400)
+
+
+def string_metadata(metadata: dict[str, Any] | None) -> dict[str, str] | None:
+    """User metadata as the REST API returns it: string values (the SDK's types say so)."""
+    if metadata is None:
+        return None
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in metadata.items()}
+
+
+def expiry(ttl_seconds: int | None) -> str | None:
+    """The ISO time a checkpoint with this TTL expires at; None for never. Bad TTLs are refused."""
+    if ttl_seconds is None:
+        return None
+    if not _MIN_TTL_S <= ttl_seconds <= _MAX_TTL_S:
+        raise ConfigError(
+            f"ttl_seconds {ttl_seconds} is out of range: use {_MIN_TTL_S}..{_MAX_TTL_S} or None"
+        )
+    return _iso(time.time() + ttl_seconds)
 
 
 def _iso(seconds: float) -> str:
@@ -190,11 +236,21 @@ class ServerState:
     def next_name(self, prefix: str) -> str:
         return f"{prefix}-{next(self._names):06d}"
 
-    def add_model(self, record: ModelRecord) -> None:
+    def add_model(
+        self,
+        record: ModelRecord,
+        *,
+        user_metadata: dict[str, Any] | None = None,
+        lora_targets: LoraTargets | None = None,
+    ) -> None:
         self.models[record.model_id] = record
-        self.runs.setdefault(
+        run = self.runs.setdefault(
             record.model_id, RunRecord(record.model_id, record.base_model, record.rank)
         )
+        if user_metadata is not None:
+            run.user_metadata = string_metadata(user_metadata)
+        if lora_targets is not None:
+            run.lora_targets = lora_targets
 
     def run(self, run_id: str) -> RunRecord:
         try:
@@ -202,8 +258,21 @@ class ServerState:
         except KeyError:
             raise NotFound(f"unknown training run {run_id!r}") from None
 
-    def remember_path(self, model: ModelRecord, kind: str, name: str, backend_path: str) -> str:
-        """A `tinker://` path for a saved backend path, remembered for later loads."""
+    def remember_path(
+        self,
+        model: ModelRecord,
+        kind: str,
+        name: str,
+        backend_path: str,
+        *,
+        expires_at: str | None = None,
+        user_metadata: dict[str, str] | None = None,
+    ) -> str:
+        """A `tinker://` path for a saved backend path, remembered for later loads.
+
+        Saving again under a name replaces the old entry whole, metadata included
+        (the SDK documents `overwrite` that way).
+        """
         path = f"tinker://{model.model_id}/{kind}/{name}"
         self.paths[path] = SavedPath(backend_path, model.base_model, model.rank)
         run = self.runs.setdefault(
@@ -217,8 +286,42 @@ class ServerState:
             "checkpoint_type": "training" if kind == "weights" else "sampler",
             "time": _iso(time.time()),
             "tinker_path": path,
+            "public": False,
+            "expires_at": expires_at,
+            "user_metadata": user_metadata,
         }
         return path
+
+    def checkpoint(self, run_id: str, checkpoint_id: str) -> dict[str, Any]:
+        """The listing entry of one checkpoint (mutable: publish and TTL change it in place)."""
+        try:
+            return self.run(run_id).checkpoints[checkpoint_id]
+        except KeyError:
+            raise NotFound(
+                f"unknown checkpoint {checkpoint_id!r} of training run {run_id!r}"
+            ) from None
+
+    def set_public(self, run_id: str, checkpoint_id: str, public: bool) -> None:
+        """Publish or unpublish a checkpoint; doing what is already done is refused, as the SDK documents."""
+        entry = self.checkpoint(run_id, checkpoint_id)
+        if entry["public"] == public:
+            state = "public" if public else "private"
+            raise ConfigError(f"checkpoint {checkpoint_id!r} of {run_id!r} is already {state}")
+        entry["public"] = public
+
+    def set_ttl(self, run_id: str, checkpoint_id: str, ttl_seconds: int | None) -> None:
+        self.checkpoint(run_id, checkpoint_id)["expires_at"] = expiry(ttl_seconds)
+
+    def user_checkpoints(self) -> list[dict[str, Any]]:
+        """Every checkpoint of every run, newest first."""
+        found = [c for run in self.runs.values() for c in run.checkpoints.values()]
+        return sorted(found, key=lambda c: c["time"], reverse=True)
+
+    def run_of_path(self, path: str) -> RunRecord:
+        """The training run that saved a known `tinker://` path."""
+        if path not in self.paths:
+            raise NotFound(f"unknown checkpoint path {path!r}: save it on this server first")
+        return self.run(path.removeprefix("tinker://").split("/", 1)[0])
 
     def forget_checkpoint(self, run_id: str, checkpoint_id: str) -> None:
         """Drop a checkpoint from the run's listing and path table (its files stay with the backend)."""

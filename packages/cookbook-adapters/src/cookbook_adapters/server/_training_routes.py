@@ -1,4 +1,4 @@
-"""Training routes: models, forward/backward, optimizer steps, saving and loading, training runs.
+"""Training routes: models, forward/backward, optimizer steps, saving and loading.
 
 Each route queues its work on the model's runtime client before replying, so the
 client's submission order is the order the SDK sent the requests in.
@@ -13,17 +13,18 @@ import zstandard
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.train.types import ForwardBackwardOutput, LossName, OptimStepOutput
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from tinker import types as tt
 
 from cookbook_adapters.server import _wire as wire
 from cookbook_adapters.server._http import future, parse, publish, read_json
 from cookbook_adapters.server._state import (
     FutureResult,
+    LoraTargets,
     ModelRecord,
     NotFound,
     SamplerRecord,
     ServerState,
+    expiry,
 )
 
 __all__ = ["training_router"]
@@ -36,9 +37,6 @@ def training_router(state: ServerState) -> APIRouter:
     router = APIRouter()
 
     # -- models ----------------------------------------------------------------
-
-    async def _register(record: ModelRecord) -> None:
-        state.add_model(record)
 
     def _checkpoint_name(requested: str | None, prefix: str) -> str:
         if requested is None:
@@ -69,7 +67,15 @@ def training_router(state: ServerState) -> APIRouter:
                 train_attn=lora.train_attn if lora is not None else True,
                 train_unembed=lora.train_unembed if lora is not None else True,
             )
-            await _register(ModelRecord(model_id, body.session_id, body.base_model, rank, client))
+            state.add_model(
+                ModelRecord(model_id, body.session_id, body.base_model, rank, client),
+                user_metadata=body.user_metadata,
+                lora_targets=LoraTargets(
+                    mlp=lora.train_mlp, attn=lora.train_attn, unembed=lora.train_unembed
+                )
+                if lora is not None
+                else None,
+            )
             return FutureResult(json={"model_id": model_id, "type": "create_model"})
 
         return future(state.submit(work), model_id=model_id)
@@ -138,11 +144,19 @@ def training_router(state: ServerState) -> APIRouter:
         body = parse(tt.SaveWeightsRequest, await read_json(request))
         record = state.model(body.model_id)
         name = _checkpoint_name(body.path, "state")
+        expires_at = expiry(body.ttl_seconds)
         handle = await record.client.save_state(name)
 
         async def work() -> FutureResult:
             backend_path: str = await handle.result()
-            path = state.remember_path(record, "weights", name, backend_path)
+            path = state.remember_path(
+                record,
+                "weights",
+                name,
+                backend_path,
+                expires_at=expires_at,
+                user_metadata=body.user_metadata,
+            )
             return FutureResult(json={"path": path, "type": "save_weights"})
 
         return future(state.submit(work), model_id=record.model_id)
@@ -152,7 +166,9 @@ def training_router(state: ServerState) -> APIRouter:
         body = parse(tt.SaveWeightsForSamplerRequest, await read_json(request))
         record = state.model(body.model_id)
         if body.path is None:  # save_weights_and_get_sampling_client: a snapshot, no files
-            sampler_id = f"{record.session_id}:sample:{state.next_name('s')}"  # named at submit time
+            sampler_id = (
+                f"{record.session_id}:sample:{state.next_name('s')}"  # named at submit time
+            )
             snapshot = asyncio.ensure_future(record.client.sampling_client())
             await asyncio.sleep(0)  # let it take its place in the model's queue before replying
 
@@ -167,11 +183,19 @@ def training_router(state: ServerState) -> APIRouter:
 
             return future(state.submit(snapshot_work), model_id=record.model_id)
         name = _checkpoint_name(body.path, "sampler")
+        expires_at = expiry(body.ttl_seconds)
         handle = await record.client.save_weights_for_sampler(name)
 
         async def work() -> FutureResult:
             backend_path: str = await handle.result()
-            path = state.remember_path(record, "sampler_weights", name, backend_path)
+            path = state.remember_path(
+                record,
+                "sampler_weights",
+                name,
+                backend_path,
+                expires_at=expires_at,
+                user_metadata=body.user_metadata,
+            )
             return FutureResult(json={"path": path, "type": "save_weights_for_sampler"})
 
         return future(state.submit(work), model_id=record.model_id)
@@ -203,30 +227,16 @@ def training_router(state: ServerState) -> APIRouter:
             )
             info = await client.info()
             base_model = body.base_model or saved.base_model or info.base_model
-            await _register(
+            state.add_model(
                 ModelRecord(
                     model_id, str(body.session_id), base_model, saved.rank or info.lora_rank, client
-                )
+                ),
+                user_metadata=body.user_metadata,
             )
             return FutureResult(
                 json={"path": body.path, "model_id": model_id, "type": "load_weights"}
             )
 
         return future(state.submit(create), model_id=model_id)
-
-    # -- training runs (REST) ----------------------------------------------------
-
-    @router.get("/api/v1/training_runs/{run_id}")
-    async def get_training_run(run_id: str) -> dict[str, Any]:
-        return state.run(run_id).to_json()
-
-    @router.get("/api/v1/training_runs/{run_id}/checkpoints")
-    async def list_checkpoints(run_id: str) -> dict[str, Any]:
-        return {"checkpoints": list(state.run(run_id).checkpoints.values())}
-
-    @router.delete("/api/v1/training_runs/{run_id}/checkpoints/{checkpoint_id:path}")
-    async def delete_checkpoint(run_id: str, checkpoint_id: str) -> Response:
-        state.forget_checkpoint(run_id, checkpoint_id)
-        return Response(content=b"null", media_type="application/json")
 
     return router
