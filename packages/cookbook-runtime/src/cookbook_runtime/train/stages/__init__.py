@@ -1,5 +1,6 @@
 """The pipeline stages that wrap the training loops: train, evaluate, sample."""
 
+from cookbook_runtime.train.stages._dpo import DPOTrainOptions, DPOTrainStage
 from cookbook_runtime.train.stages._evaluate import EvaluateNllOptions, EvaluateNllStage
 from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchOptions,
@@ -10,6 +11,8 @@ from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
 
 __all__ = [
+    "DPOTrainOptions",
+    "DPOTrainStage",
     "EvaluateExactMatchOptions",
     "EvaluateExactMatchStage",
     "EvaluateNllOptions",
