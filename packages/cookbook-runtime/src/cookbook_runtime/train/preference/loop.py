@@ -155,16 +155,19 @@ async def train_dpo(
             metrics["data/ties_skipped"] = batch.ties
         if batch.skipped:
             metrics["data/skipped_rows"] = batch.skipped
+        checkpoint = None
         if saver.due(step + 1) and step + 1 < total_steps:
             epoch, next_batch = divmod(step + 1, num_batches)
-            await saver.finish(await saver.submit(client, step=step + 1, epoch=epoch, batch=next_batch))
-            if on_checkpoint is not None:
-                await on_checkpoint()
+            checkpoint = await saver.submit(client, step=step + 1, epoch=epoch, batch=next_batch)
         now = time.perf_counter()
         metrics["time/step"] = now - last
         metrics["time/total"] = now - started
         last = now
         metric_logger.log_metrics(metrics, step)
+        if checkpoint is not None:  # recorded after the step's row, so a resume never lacks one
+            await saver.finish(checkpoint)
+            if on_checkpoint is not None:
+                await on_checkpoint()
         if progress is not None:
             numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
             progress(Progress(stage, step + 1, total_steps, numeric))
