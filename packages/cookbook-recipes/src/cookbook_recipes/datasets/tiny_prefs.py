@@ -38,11 +38,14 @@ SPLITS = {"train": 3000, "test": 128}
 
 SEED = 4321
 
+CONFUSION_SHARE = 1.0
+"""Share of rejected answers that are another task's answer (the rest change one letter)."""
+
 
 def wrong_answer(task: str, letters: list[str], rng: random.Random) -> str:
     """A plausible wrong answer to `task` on `letters`, never equal to the right one."""
     right = tiny_chat.TASKS[task](letters)
-    if rng.random() < 0.5:
+    if rng.random() < CONFUSION_SHARE:
         others = [t for t in sorted(tiny_chat.TASKS) if t != task and tiny_chat.TASKS[t](letters) != right]
         if others:
             return tiny_chat.TASKS[rng.choice(others)](letters)

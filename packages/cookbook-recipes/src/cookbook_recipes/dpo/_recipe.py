@@ -64,6 +64,10 @@ class DpoConfig(BaseModel):
     sft_warmup_steps: int = Field(default=0, ge=0, description="Warm start linear warmup steps.")
     sft_max_steps: int | None = Field(default=None, ge=1, description="Stop the warm start after this many steps.")
     sft_max_length: int | None = Field(default=2048, ge=2, description="Warm start truncation length.")
+    sample_prompt: str | None = Field(
+        default="What makes a good answer?", description="User message of the final sample from the trained model."
+    )
+    sample_max_tokens: int = Field(default=64, ge=1, description="Cap on the final sample's tokens.")
     log_path: str | None = Field(default=None, description="Run directory; rerunning it resumes. None: runs/dpo.")
 
 
@@ -90,6 +94,8 @@ def local_defaults() -> dict[str, Any]:
         "eval_every": 20,
         "max_eval_batches": None,
         "save_every": 20,
+        "sample_prompt": "reverse b d a",
+        "sample_max_tokens": 16,
     }
 
 
@@ -168,7 +174,10 @@ class DpoRecipe:
             dpo_options["dataset"] = ref.model_dump(mode="json")
             dpo_options["training"] = dpo_training.model_dump(mode="json", exclude={"model", "dataset"})
         pipeline.append(StageSpec(name="dpo_train", options=dpo_options))
-        pipeline.append(StageSpec(name="sample", options={"train_stage": "dpo_train", "max_tokens": 16}))
+        sample: dict[str, Any] = {"train_stage": "dpo_train", "max_tokens": config.sample_max_tokens}
+        if config.sample_prompt is not None:
+            sample["prompt"] = config.sample_prompt
+        pipeline.append(StageSpec(name="sample", options=sample))
         return Experiment(
             id="dpo",
             description=self.description,
