@@ -72,7 +72,14 @@ class DpoConfig(BaseModel):
 
 
 def local_defaults() -> dict[str, Any]:
-    """The offline setting: the tiny model, a short partial SFT, then DPO on tiny-prefs."""
+    """The offline setting: the tiny model, a short partial SFT, then two epochs of DPO on tiny-prefs.
+
+    The warm start (one epoch of tiny-chat, 93 steps of 64) teaches the answer format
+    but leaves the model unable to tell the tasks apart: on the 128 held-out pairs
+    (right answer vs. another task's answer on the same letters) it prefers the right
+    one half the time. DPO (beta 0.5, 92 steps of 64 pairs) then raises that held-out
+    pair accuracy; measured on 2 busy CPU cores: 0.500 -> 0.703.
+    """
     return {
         "model_name": "cookbook/tiny-chat",
         "renderer_name": "qwen3_instruct",
@@ -85,15 +92,15 @@ def local_defaults() -> dict[str, Any]:
         "sft_batch_size": 64,
         "sft_max_length": 64,
         "lora_rank": 0,
-        "dpo_beta": 0.1,
+        "dpo_beta": 0.5,
         "learning_rate": 1e-3,
         "lr_schedule": "linear",
+        "num_epochs": 2,
         "batch_size": 64,
         "max_length": 64,
-        "max_steps": 40,
-        "eval_every": 20,
+        "eval_every": 46,
         "max_eval_batches": None,
-        "save_every": 20,
+        "save_every": 46,
         "sample_prompt": "reverse b d a",
         "sample_max_tokens": 16,
     }
