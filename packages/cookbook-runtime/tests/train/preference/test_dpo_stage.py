@@ -148,3 +148,28 @@ async def test_resume_without_the_pinned_reference_is_refused(tmp_path: Path) ->
     (tmp_path / "run" / REFERENCE_FILE).unlink()
     with pytest.raises(ConfigError, match="reference weights are unknown"):
         await _train(tmp_path / "run", tmp_path / "states")
+
+
+async def test_reference_cache_asks_the_sampler_once_per_datum() -> None:
+    from cookbook_runtime.testing import FakeSamplingClient
+    from cookbook_runtime.train.preference import ReferenceCache, reference_sequence_logprobs
+
+    calls: list[int] = []
+
+    class Counting(FakeSamplingClient):
+        async def compute_logprobs(self, prompt: Any) -> list[float | None]:
+            calls.append(prompt.length)
+            return await super().compute_logprobs(prompt)
+
+    spec = _spec()
+    assert spec.training is not None and spec.training.dataset is not None
+    service = FakeServiceClient()
+    train, _ = _open_splits(
+        _store(), spec.training.dataset, spec.training, DPOTrainOptions(), service.get_tokenizer("x"), "qwen3_instruct"
+    )
+    data = next(iter(train.batches(0))).data
+    cache = ReferenceCache(Counting())
+    first = await cache(data)
+    assert len(calls) == len(data)
+    assert await cache(data) == first == await reference_sequence_logprobs(FakeSamplingClient(), data)
+    assert len(calls) == len(data)

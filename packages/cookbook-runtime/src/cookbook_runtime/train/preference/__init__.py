@@ -10,6 +10,7 @@ from cookbook_runtime.train.preference.loop import DPOResult, train_dpo
 from cookbook_runtime.train.preference.loss import PairLogprobs, dpo_loss, dpo_loss_fn, sequence_logprob
 from cookbook_runtime.train.preference.reference import (
     REFERENCE_FILE,
+    ReferenceCache,
     pin_reference,
     pinned_reference,
     reference_sequence_logprobs,
@@ -29,6 +30,7 @@ __all__ = [
     "PairEvaluator",
     "PairLogprobs",
     "PreferenceDataset",
+    "ReferenceCache",
     "ToDatums",
     "comparison_to_datums",
     "completion_datum",

@@ -32,8 +32,8 @@ from cookbook_runtime.train.preference.evaluate import PairEvaluator
 from cookbook_runtime.train.preference.loss import dpo_loss_fn
 from cookbook_runtime.train.preference.reference import (
     pin_reference,
+    ReferenceCache,
     pinned_reference,
-    reference_sequence_logprobs,
 )
 from cookbook_runtime.train.schedules import learning_rate_at
 
@@ -119,6 +119,7 @@ async def train_dpo(
     JsonlMetricLogger(run_dir).truncate_from(start_step)
     client, reference_path = await _open(service, training, run_dir, resume, load_state_path)
     reference = await service.create_sampling_client(model_path=reference_path)
+    reference_logprobs = ReferenceCache(reference)
     saver = CheckpointSaver(run_dir, save_every=training.save_every)
     evaluator = (
         PairEvaluator(test_dataset, reference, beta, max_batches=max_eval_batches) if test_dataset is not None else None
@@ -137,7 +138,7 @@ async def train_dpo(
         lr = learning_rate_at(
             training.learning_rate, training.lr_schedule, step, total_steps, warmup_steps=training.warmup_steps
         )
-        ref = await reference_sequence_logprobs(reference, batch.data)
+        ref = await reference_logprobs(batch.data)
         fwd_bwd = await client.forward_backward_custom(batch.data, dpo_loss_fn(ref, beta))
         optim = await client.optim_step(adam_params_for(training, lr))
         out = await fwd_bwd.result()

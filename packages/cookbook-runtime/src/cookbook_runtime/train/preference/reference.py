@@ -6,7 +6,8 @@ file and opens the same weights, so the reference never moves to the resumed
 weights (tinker-cookbook's DPO re-snapshots the reference at every start). Paths
 inside the run directory are stored relative to it, so a moved run still resumes.
 
-Reference logprobs come from `SamplingClient.compute_logprobs`, once per datum.
+Reference logprobs come from `SamplingClient.compute_logprobs`, once per datum;
+`ReferenceCache` keeps them for later epochs (the reference never changes).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from cookbook_runtime.train.checkpoints import resolve_run_path
 from cookbook_runtime.train.rl.losses import reference_logprobs
 from cookbook_runtime.types import Datum
 
-__all__ = ["REFERENCE_FILE", "pin_reference", "pinned_reference", "reference_sequence_logprobs"]
+__all__ = ["REFERENCE_FILE", "ReferenceCache", "pin_reference", "pinned_reference", "reference_sequence_logprobs"]
 
 REFERENCE_FILE = "dpo_reference.json"
 
@@ -65,3 +66,32 @@ async def reference_sequence_logprobs(reference: SamplingClient, data: Sequence[
     return [
         sum(lp * w for lp, w in zip(lps, d.weights(), strict=True)) for lps, d in zip(per_token, data, strict=True)
     ]
+
+
+class ReferenceCache:
+    """Reference sequence logprobs by datum tokens, so a later epoch asks the sampler only for new ones.
+
+    Holds at most `max_entries` values (one float and a token tuple each); past that,
+    new datums are computed every time.
+    """
+
+    def __init__(self, reference: SamplingClient, *, max_entries: int = 200_000) -> None:
+        self.reference = reference
+        self.max_entries = max_entries
+        self._values: dict[tuple[tuple[int, ...], tuple[float, ...]], float] = {}
+
+    @staticmethod
+    def _key(datum: Datum) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        targets = tuple(int(t) for t in datum.loss_fn_inputs["target_tokens"].data)
+        return (*datum.model_input.to_ints(), *targets[-1:]), tuple(datum.weights())  # type: ignore[return-value]
+
+    async def __call__(self, data: Sequence[Datum]) -> list[float]:
+        """The reference's weighted logprob sum of each datum's targets."""
+        keys = [self._key(d) for d in data]
+        missing = [i for i, k in enumerate(keys) if k not in self._values]
+        computed = await reference_sequence_logprobs(self.reference, [data[i] for i in missing])
+        fresh = dict(zip(missing, computed, strict=True))
+        for i, value in fresh.items():
+            if len(self._values) < self.max_entries:
+                self._values[keys[i]] = value
+        return [fresh[i] if i in fresh else self._values[k] for i, k in enumerate(keys)]
