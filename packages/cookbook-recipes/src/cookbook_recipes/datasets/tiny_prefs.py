@@ -25,7 +25,7 @@ from cookbook_runtime.atomic import atomic_write
 
 from cookbook_recipes.datasets import tiny_chat
 
-__all__ = ["DATA_DIR", "NAME", "SPLITS", "generate", "pair_row", "wrong_answer", "write"]
+__all__ = ["DATA_DIR", "NAME", "SPLITS", "generate", "pair_row", "write", "wrong_answer"]
 
 DATA_DIR = Path(__file__).parent / "tiny_prefs"
 """Where the shipped splits live: `train.jsonl` and `test.jsonl`."""

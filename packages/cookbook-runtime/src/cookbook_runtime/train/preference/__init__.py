@@ -5,9 +5,18 @@ Kept apart from the supervised and RL loops; the `dpo_train` stage wraps `train_
 
 from cookbook_runtime.train.preference.dataset import PairBatch, PreferenceDataset, ToDatums
 from cookbook_runtime.train.preference.evaluate import PairEvaluator
-from cookbook_runtime.train.preference.formats import COMPARISON_FORMATS, ComparisonFormat, get_comparison_format
+from cookbook_runtime.train.preference.formats import (
+    COMPARISON_FORMATS,
+    ComparisonFormat,
+    get_comparison_format,
+)
 from cookbook_runtime.train.preference.loop import DPOResult, train_dpo
-from cookbook_runtime.train.preference.loss import PairLogprobs, dpo_loss, dpo_loss_fn, sequence_logprob
+from cookbook_runtime.train.preference.loss import (
+    PairLogprobs,
+    dpo_loss,
+    dpo_loss_fn,
+    sequence_logprob,
+)
 from cookbook_runtime.train.preference.reference import (
     REFERENCE_FILE,
     ReferenceCache,

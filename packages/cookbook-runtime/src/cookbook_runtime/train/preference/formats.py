@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cookbook_runtime.errors import DataError, UnknownNameError
-from cookbook_runtime.train.preference.types import Comparison, Message, resolve_label
+from cookbook_runtime.train.preference.types import Comparison, Label, Message, resolve_label
 
 __all__ = ["COMPARISON_FORMATS", "ComparisonFormat", "get_comparison_format"]
 
@@ -102,7 +102,7 @@ def helpsteer3(row: Mapping[str, Any]) -> Comparison | None:
     preference = _field(row, "overall_preference")
     if isinstance(preference, bool) or not isinstance(preference, int | float):
         raise DataError("helpsteer3 row field 'overall_preference' must be a number in -3..3")
-    label = "tie" if preference == 0 else ("A" if preference < 0 else "B")
+    label: Label = "tie" if preference == 0 else ("A" if preference < 0 else "B")
     a = _as_messages(_text(row, "response1"), "assistant", "response1")
     b = _as_messages(_text(row, "response2"), "assistant", "response2")
     return resolve_label(context, a, b, label)

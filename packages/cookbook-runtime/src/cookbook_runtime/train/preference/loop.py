@@ -31,8 +31,8 @@ from cookbook_runtime.train.preference.dataset import PairBatch, PreferenceDatas
 from cookbook_runtime.train.preference.evaluate import PairEvaluator
 from cookbook_runtime.train.preference.loss import dpo_loss_fn
 from cookbook_runtime.train.preference.reference import (
-    pin_reference,
     ReferenceCache,
+    pin_reference,
     pinned_reference,
 )
 from cookbook_runtime.train.schedules import learning_rate_at
