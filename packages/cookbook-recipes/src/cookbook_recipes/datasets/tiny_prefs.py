@@ -1,10 +1,14 @@
 """`tiny-prefs`: preference pairs on tiny-chat's letter tasks, for offline DPO.
 
 Each row asks one tiny-chat task (copy, reverse or sort a letter string) and pairs
-the exact answer (chosen) with a plausible wrong one (rejected): half the time the
-answer of another task on the same letters (the classic confusion), otherwise the
-right answer with one letter swapped for another. Chosen and rejected have the same
-length, so a model cannot win by preferring shorter replies.
+the exact answer (chosen) with a plausible wrong one (rejected): the answer of
+another task on the same letters (the confusion a partly trained model makes), or,
+where every task gives the same answer, the right answer with one letter changed
+(`CONFUSION_SHARE` sets how often the first kind is used; with the shipped 1.0 the
+second appears only for such strings). Chosen and rejected have the same length,
+so a model cannot win by preferring shorter replies. After one epoch of tiny-chat
+SFT the model prefers the right answer on half the held-out pairs: it writes the
+format but cannot yet tell the tasks apart, which is what DPO then teaches.
 
 The held-out split's prompts appear neither in this dataset's training split nor in
 tiny-chat's training split, so held-out pair accuracy measures a preference that
