@@ -127,6 +127,14 @@ def _report(result: RunResult) -> None:
                 f"[bold]held-out reward[/bold] ({key}): {first:.3f} -> {final:.3f} ({final - first:+.3f})",
                 highlight=False,
             )
+    for key, outputs in result.outputs.items():  # DPO stages: held-out pair accuracy (dpo_train outputs)
+        for name, label in (("pair_accuracy", "held-out pair accuracy"), ("accuracy", "held-out reward accuracy")):
+            first, final = outputs.get(f"first_test_{name}"), outputs.get(f"final_test_{name}")
+            if isinstance(first, int | float) and isinstance(final, int | float):
+                console.print(
+                    f"[bold]{label}[/bold] ({key}): {first:.3f} -> {final:.3f} ({final - first:+.3f})",
+                    highlight=False,
+                )
     names = {s.key: s.name for s in result.experiment.pipeline}
     for key, outputs in result.outputs.items():
         if names.get(key) == "evaluate_exact_match" and isinstance(outputs.get("total"), int):

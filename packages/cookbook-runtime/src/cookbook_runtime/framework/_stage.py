@@ -29,6 +29,7 @@ ENTRY_POINT_GROUP = "cookbook.stages"
 _BUILTIN_STAGES: dict[str, str] = {
     "supervised_train": "cookbook_runtime.train.stages:SupervisedTrainStage",
     "rl_train": "cookbook_runtime.train.stages:RLTrainStage",
+    "dpo_train": "cookbook_runtime.train.stages:DPOTrainStage",
     "evaluate_nll": "cookbook_runtime.train.stages:EvaluateNllStage",
     "evaluate_exact_match": "cookbook_runtime.train.stages:EvaluateExactMatchStage",
     "evaluate": "cookbook_runtime.train.stages:EvaluateStage",

@@ -1,6 +1,7 @@
 """The pipeline stages that wrap the training loops: train, evaluate, sample."""
 
 from cookbook_runtime.train.stages._benchmark import EvaluateOptions, EvaluateStage
+from cookbook_runtime.train.stages._dpo import DPOTrainOptions, DPOTrainStage
 from cookbook_runtime.train.stages._evaluate import EvaluateNllOptions, EvaluateNllStage
 from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchOptions,
@@ -12,6 +13,8 @@ from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, Su
 from cookbook_runtime.train.stages._task_evals import TaskEvalSettings, TaskEvalSpec
 
 __all__ = [
+    "DPOTrainOptions",
+    "DPOTrainStage",
     "EvaluateExactMatchOptions",
     "EvaluateExactMatchStage",
     "EvaluateNllOptions",

@@ -1,0 +1,206 @@
+"""The `dpo` recipe.
+
+On Tinker it is tinker-cookbook's DPO recipe: HH-RLHF (or HelpSteer3, UltraFeedback)
+on its default base model, beta 0.1, learning rate 1e-5. Offline it runs on the
+built-in tiny model: an optional short SFT on tiny-chat, then DPO on `tiny-prefs`
+(correct vs. plausible wrong answers to the same letter tasks), scored on held-out
+pairs before and after.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.ir import (
+    DatasetRef,
+    Experiment,
+    ModelRef,
+    OutputsSpec,
+    StageSpec,
+    TrainingConfig,
+)
+from pydantic import BaseModel, ConfigDict, Field
+
+from cookbook_recipes.datasets import tiny_chat
+from cookbook_recipes.datasets.preferences import PREFERENCE_SETS
+from cookbook_recipes.sl_basic import OFFLINE_PROFILES
+
+__all__ = ["RECIPE", "DpoConfig", "DpoRecipe", "local_defaults"]
+
+
+class DpoConfig(BaseModel):
+    """DPO on a preference set, optionally after a supervised warm start."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model_name: str = Field(default="Qwen/Qwen3.5-9B-Base", description="Base model, or 'cookbook/tiny-chat'.")
+    renderer_name: str | None = Field(
+        default="role_colon", description="Chat renderer; None picks the model's recommended one."
+    )
+    load_checkpoint_path: str | None = Field(default=None, description="Start (and reference) from these weights.")
+    preference_set: Literal["hh_rlhf", "helpsteer3", "ultrafeedback", "tiny_prefs", "custom"] = Field(
+        default="hh_rlhf", description="Which comparisons to train on; 'custom' uses `dataset` and `comparison_format`."
+    )
+    dataset: DatasetRef | None = Field(default=None, description="With preference_set='custom': the rows.")
+    comparison_format: str = Field(
+        default="pairs",
+        description="With preference_set='custom': 'pairs' ({prompt, chosen, rejected} or conversation pairs), "
+        "'hh_rlhf', 'helpsteer3' or 'ultrafeedback'.",
+    )
+    dpo_beta: float = Field(default=0.1, gt=0, description="DPO beta: scale of the implicit reward.")
+    learning_rate: float = Field(default=1e-5, gt=0, description="Peak learning rate.")
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field(default="linear", description="LR decay.")
+    warmup_steps: int = Field(default=0, ge=0, description="Steps of linear warmup.")
+    num_epochs: int = Field(default=1, ge=1, description="Passes over the comparisons.")
+    batch_size: int = Field(default=256, ge=1, description="Comparisons per optimizer step.")
+    max_length: int | None = Field(default=8192, ge=2, description="Truncate each side to this many tokens.")
+    lora_rank: int = Field(default=32, ge=0, description="LoRA rank; 0 trains all weights where supported.")
+    max_steps: int | None = Field(default=None, ge=1, description="Stop after this many steps.")
+    eval_every: int = Field(default=10, ge=0, description="Held-out pair accuracy every N steps; 0: only at the ends.")
+    max_eval_batches: int | None = Field(default=4, ge=1, description="Score at most this many held-out batches.")
+    save_every: int = Field(default=20, ge=0, description="Checkpoint every N steps.")
+    seed: int = Field(default=0, description="Seed for the data order.")
+    adam_beta1: float = Field(default=0.9, ge=0, lt=1, description="Adam beta1.")
+    adam_beta2: float = Field(default=0.95, ge=0, lt=1, description="Adam beta2.")
+    adam_eps: float = Field(default=1e-8, gt=0, description="Adam epsilon.")
+    sft_warm_start: bool = Field(default=False, description="Fine-tune on `sft_dataset` first, then DPO from there.")
+    sft_dataset: DatasetRef | None = Field(default=None, description="Chat data of the warm start.")
+    sft_learning_rate: float = Field(default=1e-4, gt=0, description="Warm start peak learning rate.")
+    sft_batch_size: int = Field(default=32, ge=1, description="Warm start batch size.")
+    sft_warmup_steps: int = Field(default=0, ge=0, description="Warm start linear warmup steps.")
+    sft_max_steps: int | None = Field(default=None, ge=1, description="Stop the warm start after this many steps.")
+    sft_max_length: int | None = Field(default=2048, ge=2, description="Warm start truncation length.")
+    sample_prompt: str | None = Field(
+        default="What makes a good answer?", description="User message of the final sample from the trained model."
+    )
+    sample_max_tokens: int = Field(default=64, ge=1, description="Cap on the final sample's tokens.")
+    log_path: str | None = Field(default=None, description="Run directory; rerunning it resumes. None: runs/dpo.")
+
+
+def local_defaults() -> dict[str, Any]:
+    """The offline setting: the tiny model, a short partial SFT, then two epochs of DPO on tiny-prefs.
+
+    The warm start (one epoch of tiny-chat, 93 steps of 64) teaches the answer format
+    but leaves the model unable to tell the tasks apart: on the 128 held-out pairs
+    (right answer vs. another task's answer on the same letters) it prefers the right
+    one half the time. DPO (beta 0.5, 92 steps of 64 pairs) then raises that held-out
+    pair accuracy; measured on 2 busy CPU cores: 0.500 -> 0.703.
+    """
+    return {
+        "model_name": "cookbook/tiny-chat",
+        "renderer_name": "qwen3_instruct",
+        "preference_set": "tiny_prefs",
+        "sft_warm_start": True,
+        "sft_dataset": DatasetRef(name=tiny_chat.NAME, split="train", test_split="test", format="jsonl"),
+        "sft_learning_rate": 3e-3,
+        "sft_warmup_steps": 20,
+        "sft_max_steps": 100,
+        "sft_batch_size": 64,
+        "sft_max_length": 64,
+        "lora_rank": 0,
+        "dpo_beta": 0.5,
+        "learning_rate": 1e-3,
+        "lr_schedule": "linear",
+        "num_epochs": 2,
+        "batch_size": 64,
+        "max_length": 64,
+        "eval_every": 46,
+        "max_eval_batches": None,
+        "save_every": 46,
+        "sample_prompt": "reverse b d a",
+        "sample_max_tokens": 16,
+    }
+
+
+class DpoRecipe:
+    """Direct Preference Optimization, as tinker-cookbook's `preference/dpo` recipe."""
+
+    name: ClassVar[str] = "dpo"
+    kind: ClassVar[str] = "preference"
+    description: ClassVar[str] = (
+        "DPO on comparisons: HH-RLHF/HelpSteer3/UltraFeedback on Tinker; locally tiny-prefs with the tiny model."
+    )
+    Config: ClassVar[type[BaseModel]] = DpoConfig
+
+    def defaults_for(self, profile: str) -> dict[str, Any]:
+        if profile in OFFLINE_PROFILES:
+            return local_defaults()
+        return {}
+
+    def _comparisons(self, config: DpoConfig) -> tuple[DatasetRef, str]:
+        if config.preference_set != "custom":
+            chosen = PREFERENCE_SETS[config.preference_set]
+            return chosen.ref, chosen.comparison_format
+        if config.dataset is None:
+            raise ConfigError("dpo: preference_set='custom' needs dataset; set dataset.name to a JSONL file or hub id")
+        return config.dataset, config.comparison_format
+
+    def build(self, config: DpoConfig) -> Experiment:
+        """`supervised_train` (when warm-starting), `dpo_train`, then a `sample` from the result."""
+        model = ModelRef(
+            name=config.model_name, renderer=config.renderer_name, load_checkpoint_path=config.load_checkpoint_path
+        )
+        ref, comparison_format = self._comparisons(config)
+        dpo_training = TrainingConfig(
+            model=model,
+            dataset=ref,
+            num_epochs=config.num_epochs,
+            batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            lr_schedule=config.lr_schedule,
+            warmup_steps=config.warmup_steps,
+            max_length=config.max_length,
+            lora_rank=config.lora_rank,
+            seed=config.seed,
+            save_every=config.save_every,
+            eval_every=config.eval_every,
+            max_steps=config.max_steps,
+            adam_beta1=config.adam_beta1,
+            adam_beta2=config.adam_beta2,
+            adam_eps=config.adam_eps,
+        )
+        dpo_options: dict[str, Any] = {
+            "comparison_format": comparison_format,
+            "dpo_beta": config.dpo_beta,
+            "max_eval_batches": config.max_eval_batches,
+        }
+        training = dpo_training
+        pipeline: list[StageSpec] = []
+        if config.sft_warm_start:
+            if config.sft_dataset is None:
+                raise ConfigError("dpo: sft_warm_start needs sft_dataset; set it or turn the warm start off")
+            training = TrainingConfig(
+                model=model,
+                dataset=config.sft_dataset,
+                max_steps=config.sft_max_steps,
+                batch_size=config.sft_batch_size,
+                learning_rate=config.sft_learning_rate,
+                warmup_steps=config.sft_warmup_steps,
+                max_length=config.sft_max_length,
+                lora_rank=config.lora_rank,
+                seed=config.seed,
+                save_every=0,
+                eval_every=0,
+            )
+            pipeline.append(StageSpec(name="supervised_train", options={"log_subdir": "sft", "final_eval": False}))
+            dpo_options["init_from_stage"] = "supervised_train"
+            dpo_options["dataset"] = ref.model_dump(mode="json")
+            dpo_options["training"] = dpo_training.model_dump(mode="json", exclude={"model", "dataset"})
+        pipeline.append(StageSpec(name="dpo_train", options=dpo_options))
+        sample: dict[str, Any] = {"train_stage": "dpo_train", "max_tokens": config.sample_max_tokens}
+        if config.sample_prompt is not None:
+            sample["prompt"] = config.sample_prompt
+        pipeline.append(StageSpec(name="sample", options=sample))
+        return Experiment(
+            id="dpo",
+            description=self.description,
+            recipe=self.name,
+            dataset=config.sft_dataset if config.sft_warm_start else ref,
+            training=training,
+            pipeline=pipeline,
+            outputs=OutputsSpec(log_path=config.log_path),
+        )
+
+
+RECIPE = DpoRecipe()
