@@ -23,9 +23,14 @@ from cookbook_runtime.train.distill.teacher import TeacherSpec, open_teacher, re
 from cookbook_runtime.train.metrics import setup_metric_loggers
 from cookbook_runtime.train.rl import RLConfig, RLLossName
 from cookbook_runtime.train.rl.envs import EnvContext, get_env
-from cookbook_runtime.train.stages._common import renderer_for, renderer_name_for, require_training
+from cookbook_runtime.train.stages._common import (
+    override_training,
+    renderer_for,
+    renderer_name_for,
+    require_training,
+)
 
-__all__ = ["DistillOnPolicyOptions", "DistillOnPolicyStage", "DistillSource", "check_env_options", "override_training"]
+__all__ = ["DistillOnPolicyOptions", "DistillOnPolicyStage", "DistillSource", "check_env_options"]
 
 
 def check_env_options(env: str, options: dict[str, JsonValue]) -> None:
@@ -37,17 +42,6 @@ def check_env_options(env: str, options: dict[str, JsonValue]) -> None:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "env_options"
         raise ValueError(f"env {env!r} option {where}: {err['msg']}") from None
-
-
-def override_training(base: TrainingConfig, overrides: dict[str, JsonValue], stage: str) -> TrainingConfig:
-    """`base` with this stage's training overrides, or a `ConfigError` naming the bad field."""
-    if not overrides:
-        return base
-    try:
-        return TrainingConfig.model_validate({**base.model_dump(mode="json"), **overrides})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"stage {stage!r}: training override {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
 class DistillSource(BaseModel):
@@ -126,7 +120,7 @@ class DistillOnPolicyStage:
             if spec.name == self.name:
                 break
             if spec.enabled:
-                earlier.append(spec.name)
+                earlier.append(spec.key)
         for src in options.datasets:
             if src.teacher.from_stage is not None and src.teacher.from_stage not in earlier:
                 raise ConfigError(
