@@ -107,9 +107,9 @@ def local_defaults() -> dict[str, Any]:
         "topk": 8,
         "max_length": 64,
         "lora_rank": 0,
-        "max_steps": 40,
-        "eval_every": 20,
-        "save_every": 20,
+        "max_steps": 60,
+        "eval_every": 30,
+        "save_every": 30,
     }
 
 

@@ -12,16 +12,25 @@ from cookbook_runtime.train.distill._on_policy_stage import (
     DistillOnPolicyStage,
     DistillSource,
 )
+from cookbook_runtime.train.distill._off_policy_stage import (
+    DistillOffPolicyOptions,
+    DistillOffPolicyStage,
+    SoftTargetDataset,
+    heldout_teacher_kl,
+)
 from cookbook_runtime.train.distill.advantages import reverse_kl, teacher_kl_advantages, teacher_kl_metrics
 from cookbook_runtime.train.distill.datasets import MixedDataset, SourceTagged, source_of
 from cookbook_runtime.train.distill.on_policy import TEST_KL_KEY, DistillRun
 from cookbook_runtime.train.distill.prompts_env import PromptOnlyEnv, PromptsOptions, PromptsRL
+from cookbook_runtime.train.distill.soft_targets import full_sequence, soft_target_datum, teacher_topk, topk_kl
 from cookbook_runtime.train.distill.teacher import TeacherSpec, open_teacher, resolve_teacher
 
 del _prompts_env
 
 __all__ = [
     "TEST_KL_KEY",
+    "DistillOffPolicyOptions",
+    "DistillOffPolicyStage",
     "DistillOnPolicyOptions",
     "DistillOnPolicyStage",
     "DistillRun",
@@ -30,12 +39,18 @@ __all__ = [
     "PromptOnlyEnv",
     "PromptsOptions",
     "PromptsRL",
+    "SoftTargetDataset",
     "SourceTagged",
     "TeacherSpec",
+    "full_sequence",
+    "heldout_teacher_kl",
     "open_teacher",
     "resolve_teacher",
     "reverse_kl",
+    "soft_target_datum",
     "source_of",
     "teacher_kl_advantages",
     "teacher_kl_metrics",
+    "teacher_topk",
+    "topk_kl",
 ]
