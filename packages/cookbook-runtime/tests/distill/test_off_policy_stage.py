@@ -66,3 +66,12 @@ async def test_teacher_from_a_missing_stage_fails_before_the_run_dir_is_written(
     with pytest.raises(ConfigError, match="not an earlier enabled stage"):
         await run(spec, _ports(tmp_path), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+async def test_prompt_distillation_teacher_sees_a_system_prompt_the_student_does_not(tmp_path: Path) -> None:
+    spec = _experiment(StageSpec(name="distill_off_policy", options={
+        "teacher": {"model": "fake/model"}, "topk": 2, "completions": "teacher", "max_tokens": 4,
+        "teacher_system_prompt": "Answer in one word. " * 20}))
+    ctx = await run(spec, _ports(tmp_path), tmp_path)
+    out = ctx.outputs["distill_off_policy"]
+    assert out["labelled_rows"] == 8 and out["steps"] == 4

@@ -6,7 +6,7 @@ import math
 
 import pytest
 from cookbook_runtime.errors import DataError
-from cookbook_runtime.train.distill import full_sequence, soft_target_datum, topk_kl
+from cookbook_runtime.train.distill.soft_targets import align_rows, full_sequence, soft_target_datum, topk_kl
 from cookbook_runtime.train.types import Datum, ModelInput, TensorData
 
 
@@ -61,3 +61,23 @@ def test_topk_kl_of_the_teacher_itself_is_zero_and_of_uniform_is_hand_computed()
     total, _ = topk_kl(soft, TensorData(tuple(uniform), "float32", (3, 2)))
     expected = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)  # second position's KL is 0
     assert total == pytest.approx(expected)
+
+
+def test_align_rows_moves_the_teachers_rows_onto_the_students_reply() -> None:
+    # the teacher saw two more prompt tokens (a system message): same reply 12 13, shifted by 2
+    teacher = Datum(
+        ModelInput.from_ints([1, 2, 10, 11, 12]),
+        {
+            "target_tokens": TensorData.from_list([2, 10, 11, 12, 13], "int64"),
+            "weights": TensorData.from_list([0, 0, 0, 1, 1], "float32"),
+        },
+    )
+    rows = [None, [(2, 0.0)], [(10, 0.0)], [(11, 0.0)], [(12, -0.1)], [(13, -0.2)]]
+    aligned = align_rows(teacher, rows, _datum())
+    assert aligned == [None, None, [(12, -0.1)], [(13, -0.2)]]
+    student_mismatch = Datum(
+        _datum().model_input,
+        {"target_tokens": TensorData.from_list([11, 12, 14], "int64"), "weights": _datum().loss_fn_inputs["weights"]},
+    )
+    with pytest.raises(DataError, match="renderings of a reply differ"):
+        align_rows(teacher, rows, student_mismatch)

@@ -23,7 +23,7 @@ from cookbook_runtime.ir import Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, Rows, SamplingClient, ServiceClient, is_configured
 from cookbook_runtime.train.data import SupervisedDataset
 from cookbook_runtime.train.distill.prompts_env import prompt_messages
-from cookbook_runtime.train.distill.soft_targets import soft_target_datum, teacher_topk, topk_kl
+from cookbook_runtime.train.distill.soft_targets import align_rows, soft_target_datum, teacher_topk, topk_kl
 from cookbook_runtime.train.distill.teacher import TeacherSpec, open_teacher, resolve_teacher
 from cookbook_runtime.train.loops.supervised import train_supervised
 from cookbook_runtime.train.metrics import setup_metric_loggers
@@ -68,6 +68,13 @@ class DistillOffPolicyOptions(BaseModel):
     )
     max_tokens: int = Field(default=256, ge=1, description="completions='teacher': cap on a generated reply.")
     temperature: float = Field(default=1.0, ge=0, description="completions='teacher': sampling temperature.")
+    teacher_system_prompt: str | None = Field(
+        default=None,
+        description=(
+            "Prompt distillation: the teacher sees this system message before each prompt (when writing and "
+            "scoring replies); the student learns to answer the same way without it."
+        ),
+    )
     train_on_what: str = Field(default="all_assistant_messages", description="Which tokens carry the soft targets.")
     max_rows: int | None = Field(default=None, ge=1, description="Label and train on at most this many rows.")
     test_rows: int = Field(default=64, ge=0, description="Held-out rows for the teacher KL; 0: none.")
@@ -96,14 +103,20 @@ async def _label(
     async def one(index: int, row: dict[str, Any]) -> tuple[int, Datum]:
         async with limit:
             messages = list(row[field]) if options.completions == "dataset" else prompt_messages(row, field)
+            system = options.teacher_system_prompt
+            prefix: list[Any] = [{"role": "system", "content": system}] if system else []
             if options.completions == "teacher":
                 params = SamplingParams(max_tokens=options.max_tokens, temperature=options.temperature,
                                         stop=renderer.get_stop_sequences(), seed=seed + index)
-                out = await teacher.sample(renderer.build_generation_prompt(messages), 1, params)
+                out = await teacher.sample(renderer.build_generation_prompt([*prefix, *messages]), 1, params)
                 reply, _ = renderer.parse_response(out.sequences[0].tokens)
                 messages = [*messages, {"role": "assistant", "content": message_text(reply)}]
             hard = to_datum(messages)
-            return index, soft_target_datum(hard, await teacher_topk(teacher, hard, options.topk), options.topk)
+            if not prefix:
+                return index, soft_target_datum(hard, await teacher_topk(teacher, hard, options.topk), options.topk)
+            seen = to_datum([*prefix, *messages])
+            rows = align_rows(seen, await teacher_topk(teacher, seen, options.topk), hard)
+            return index, soft_target_datum(hard, rows, options.topk)
 
     pairs = await asyncio.gather(*(one(i, r) for i, r in enumerate(rows)))
     return dict(pairs)

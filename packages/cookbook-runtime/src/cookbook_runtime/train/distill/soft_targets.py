@@ -20,7 +20,7 @@ from cookbook_runtime.errors import BackendError, DataError
 from cookbook_runtime.ports import SamplingClient
 from cookbook_runtime.train.types import Datum, ModelInput, SamplingParams, TensorData
 
-__all__ = ["full_sequence", "soft_target_datum", "teacher_topk", "topk_kl"]
+__all__ = ["align_rows", "full_sequence", "soft_target_datum", "teacher_topk", "topk_kl"]
 
 TopK = Sequence[tuple[int, float]]
 
@@ -79,6 +79,31 @@ def soft_target_datum(datum: Datum, rows: Sequence[TopK | None], k: int) -> Datu
             "weights": TensorData(tuple(soft), "float32", (n, k)),
         },
     )
+
+
+def _loss_positions(datum: Datum) -> list[int]:
+    return [t for t, w in enumerate(datum.loss_fn_inputs["weights"].data) if w > 0]
+
+
+def align_rows(teacher_datum: Datum, rows: Sequence[TopK | None], student_datum: Datum) -> list[TopK | None]:
+    """The teacher's rows moved onto the student's sequence, matching loss positions in order.
+
+    Prompt distillation scores a reply with the teacher seeing a longer prompt (a
+    system message) than the student: the replies' tokens are the same, their
+    positions are not. Both datums must carry loss on the same target tokens.
+    """
+    t_pos, s_pos = _loss_positions(teacher_datum), _loss_positions(student_datum)
+    t_targets = teacher_datum.loss_fn_inputs["target_tokens"].data
+    s_targets = student_datum.loss_fn_inputs["target_tokens"].data
+    if [t_targets[i] for i in t_pos] != [s_targets[i] for i in s_pos]:
+        raise DataError(
+            "the teacher's and the student's renderings of a reply differ (truncated, or the renderer changes "
+            "the reply with the prompt); raise max_length or use a renderer that keeps replies unchanged"
+        )
+    out: list[TopK | None] = [None] * (len(s_targets) + 1)
+    for t, s in zip(t_pos, s_pos, strict=True):
+        out[s + 1] = rows[t + 1]
+    return out
 
 
 def topk_kl(datum: Datum, student_logprobs: TensorData) -> tuple[float, float]:
