@@ -6,7 +6,12 @@ import math
 
 import pytest
 from cookbook_runtime.errors import DataError
-from cookbook_runtime.train.distill.soft_targets import align_rows, full_sequence, soft_target_datum, topk_kl
+from cookbook_runtime.train.distill.soft_targets import (
+    align_rows,
+    full_sequence,
+    soft_target_datum,
+    topk_kl,
+)
 from cookbook_runtime.train.types import Datum, ModelInput, TensorData
 
 

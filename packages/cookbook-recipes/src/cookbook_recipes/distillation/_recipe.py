@@ -16,7 +16,14 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
+from cookbook_runtime.ir import (
+    DatasetRef,
+    Experiment,
+    ModelRef,
+    OutputsSpec,
+    StageSpec,
+    TrainingConfig,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_recipes.datasets import tiny_chat

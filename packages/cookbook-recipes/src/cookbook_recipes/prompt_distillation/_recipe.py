@@ -15,7 +15,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
+from cookbook_runtime.ir import (
+    DatasetRef,
+    Experiment,
+    ModelRef,
+    OutputsSpec,
+    StageSpec,
+    TrainingConfig,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_recipes.datasets import tiny_chat

@@ -6,11 +6,8 @@ the negated reverse KL to the teacher, trained by the RL loop. Off-policy
 completions becomes (N, K) soft-target cross entropy, trained by the supervised loop.
 """
 
-from cookbook_runtime.train.distill import prompts_env as _prompts_env  # registers the 'prompts' env
-from cookbook_runtime.train.distill._on_policy_stage import (
-    DistillOnPolicyOptions,
-    DistillOnPolicyStage,
-    DistillSource,
+from cookbook_runtime.train.distill import (
+    prompts_env as _prompts_env,  # registers the 'prompts' env
 )
 from cookbook_runtime.train.distill._off_policy_stage import (
     DistillOffPolicyOptions,
@@ -18,11 +15,25 @@ from cookbook_runtime.train.distill._off_policy_stage import (
     SoftTargetDataset,
     heldout_teacher_kl,
 )
-from cookbook_runtime.train.distill.advantages import reverse_kl, teacher_kl_advantages, teacher_kl_metrics
+from cookbook_runtime.train.distill._on_policy_stage import (
+    DistillOnPolicyOptions,
+    DistillOnPolicyStage,
+    DistillSource,
+)
+from cookbook_runtime.train.distill.advantages import (
+    reverse_kl,
+    teacher_kl_advantages,
+    teacher_kl_metrics,
+)
 from cookbook_runtime.train.distill.datasets import MixedDataset, SourceTagged, source_of
 from cookbook_runtime.train.distill.on_policy import TEST_KL_KEY, DistillRun
 from cookbook_runtime.train.distill.prompts_env import PromptOnlyEnv, PromptsOptions, PromptsRL
-from cookbook_runtime.train.distill.soft_targets import full_sequence, soft_target_datum, teacher_topk, topk_kl
+from cookbook_runtime.train.distill.soft_targets import (
+    full_sequence,
+    soft_target_datum,
+    teacher_topk,
+    topk_kl,
+)
 from cookbook_runtime.train.distill.teacher import TeacherSpec, open_teacher, resolve_teacher
 
 del _prompts_env

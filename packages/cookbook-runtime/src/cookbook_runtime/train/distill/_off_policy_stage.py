@@ -23,7 +23,12 @@ from cookbook_runtime.ir import Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, Rows, SamplingClient, ServiceClient, is_configured
 from cookbook_runtime.train.data import SupervisedDataset
 from cookbook_runtime.train.distill.prompts_env import prompt_messages
-from cookbook_runtime.train.distill.soft_targets import align_rows, soft_target_datum, teacher_topk, topk_kl
+from cookbook_runtime.train.distill.soft_targets import (
+    align_rows,
+    soft_target_datum,
+    teacher_topk,
+    topk_kl,
+)
 from cookbook_runtime.train.distill.teacher import TeacherSpec, open_teacher, resolve_teacher
 from cookbook_runtime.train.loops.supervised import train_supervised
 from cookbook_runtime.train.metrics import setup_metric_loggers

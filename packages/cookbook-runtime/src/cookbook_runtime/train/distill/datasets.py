@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cookbook_runtime.train.rl.types import Env, EnvGroupBuilder, Metrics, RLDataset, Trajectory, TrajectoryGroup
+from cookbook_runtime.train.rl.types import (
+    Env,
+    EnvGroupBuilder,
+    Metrics,
+    RLDataset,
+    Trajectory,
+    TrajectoryGroup,
+)
 
 __all__ = ["MixedDataset", "SourceTagged", "source_of"]
 

@@ -106,7 +106,7 @@ def align_rows(teacher_datum: Datum, rows: Sequence[TopK | None], student_datum:
     return out
 
 
-def topk_kl(datum: Datum, student_logprobs: TensorData) -> tuple[float, float]:
+def topk_kl(datum: Datum, student_logprobs: TensorData) -> tuple[float, int]:
     """`(sum of per-position KL(teacher_topK || student), positions)` over the soft datum's loss positions.
 
     `student_logprobs` is the `(N, K)` output of a forward pass on the soft datum;

@@ -19,10 +19,10 @@ from cookbook_runtime.train.stages._common import (
     check_renderer_name,
     check_train_on_what,
     make_to_datum,
+    override_training,
     renderer_for,
     renderer_name_for,
     require_dataset,
-    override_training,
     require_training,
 )
 from cookbook_runtime.train.stages._task_evals import (
