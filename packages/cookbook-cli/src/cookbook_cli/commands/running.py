@@ -135,6 +135,14 @@ def _report(result: RunResult) -> None:
                     f"[bold]{label}[/bold] ({key}): {first:.3f} -> {final:.3f} ({final - first:+.3f})",
                     highlight=False,
                 )
+    for key, outputs in result.outputs.items():  # distillation stages
+        first, final = outputs.get("first_test_teacher_kl"), outputs.get("final_test_teacher_kl")
+        if isinstance(first, int | float) and isinstance(final, int | float):
+            change = (final - first) / first * 100 if first else 0.0
+            console.print(
+                f"[bold]held-out teacher KL[/bold] ({key}): {first:.3f} -> {final:.3f} ({change:+.0f}%)",
+                highlight=False,
+            )
     names = {s.key: s.name for s in result.experiment.pipeline}
     for key, outputs in result.outputs.items():
         if names.get(key) == "evaluate_exact_match" and isinstance(outputs.get("total"), int):

@@ -20,6 +20,7 @@ __all__ = [
     "check_train_on_what",
     "held_out_rows",
     "make_to_datum",
+    "override_training",
     "renderer_for",
     "renderer_name_for",
     "require_dataset",
@@ -35,6 +36,20 @@ def require_training(ctx: Context | Experiment, stage: str) -> TrainingConfig:
     if training is None:
         raise ConfigError(f"stage {stage!r} needs the experiment's 'training' section; add one to the spec")
     return training
+
+
+def override_training(base: TrainingConfig, overrides: dict[str, Any], stage: str) -> TrainingConfig:
+    """`base` with a stage's own training overrides, or a `ConfigError` naming the bad field."""
+    if not overrides:
+        return base
+    from pydantic import ValidationError
+
+    try:
+        return TrainingConfig.model_validate({**base.model_dump(mode="json"), **overrides})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"stage {stage!r}: training override {where}: {err['msg']}") from None
 
 
 def require_dataset(training: TrainingConfig, stage: str) -> DatasetRef:

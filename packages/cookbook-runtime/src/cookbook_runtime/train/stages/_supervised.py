@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
-from cookbook_runtime.ir import Experiment
+from cookbook_runtime.ir import Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.data import open_supervised_splits
 from cookbook_runtime.train.evaluators import NllEvaluator
@@ -19,6 +19,7 @@ from cookbook_runtime.train.stages._common import (
     check_renderer_name,
     check_train_on_what,
     make_to_datum,
+    override_training,
     renderer_for,
     renderer_name_for,
     require_dataset,
@@ -65,6 +66,13 @@ class SupervisedTrainOptions(BaseModel):
             "steps, or every infrequent_eval_every for an entry with infrequent=true."
         ),
     )
+    training: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description=(
+            "Training-config fields to override for this stage (e.g. max_steps), when the experiment's "
+            "training section serves several stages."
+        ),
+    )
     log_subdir: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
@@ -73,6 +81,14 @@ class SupervisedTrainOptions(BaseModel):
             "(for a warm start before another training stage, which then owns the top level)."
         ),
     )
+
+
+    @model_validator(mode="after")
+    def _check_training(self) -> SupervisedTrainOptions:
+        unknown = sorted(set(self.training) - set(TrainingConfig.model_fields))
+        if unknown:
+            raise ValueError(f"training overrides {unknown} are not training-config fields")
+        return self
 
 
 class SupervisedTrainStage:
@@ -84,7 +100,7 @@ class SupervisedTrainStage:
     async def preflight(self, experiment: Experiment, ports: Ports, options: SupervisedTrainOptions) -> None:
         """Before the run directory exists: the model resolves, the renderer is known,
         the dataset opens and its first rows of each split convert to datums."""
-        training = require_training(experiment, self.name)
+        training = override_training(require_training(experiment, self.name), options.training, self.name)
         ref = require_dataset(training, self.name)
         renderer_name = renderer_name_for(training)
         check_renderer_name(renderer_name)
@@ -106,7 +122,7 @@ class SupervisedTrainStage:
             )
 
     async def run(self, ctx: Context, options: SupervisedTrainOptions) -> dict[str, Any]:
-        training = require_training(ctx, self.name)
+        training = override_training(require_training(ctx, self.name), options.training, self.name)
         ref = require_dataset(training, self.name)
         service = ctx.ports.service
         renderer_name = renderer_name_for(training)
