@@ -42,6 +42,7 @@ from cookbook_runtime.train.stages._common import (
     renderer_name_for,
     require_dataset,
     require_training,
+    start_state_path,
 )
 from cookbook_runtime.train.types import Datum, SamplingParams
 
@@ -174,9 +175,7 @@ class DistillOffPolicyStage:
         training = override_training(require_training(ctx, self.name), options.training, self.name)
         if options.init_from_stage is None:
             return training
-        found = ctx.outputs.get(options.init_from_stage, {}).get("final_state_path")
-        if not found:
-            raise ConfigError(f"stage {self.name!r}: stage {options.init_from_stage!r} produced no final_state_path")
+        found = start_state_path(ctx, self.name, options.init_from_stage, training)
         return training.model_copy(update={"model": training.model.model_copy(update={"load_checkpoint_path": found})})
 
     async def run(self, ctx: Context, options: DistillOffPolicyOptions) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from cookbook_runtime.train.stages._common import (
     renderer_for,
     renderer_name_for,
     require_training,
+    start_state_path,
 )
 
 __all__ = ["DistillOnPolicyOptions", "DistillOnPolicyStage", "DistillSource", "check_env_options"]
@@ -132,17 +133,6 @@ class DistillOnPolicyStage:
                 f"stage {self.name!r}: init_from_stage {options.init_from_stage!r} is not an earlier enabled stage"
             )
 
-    def _load_state_path(self, ctx: Context, options: DistillOnPolicyOptions, training: TrainingConfig) -> str | None:
-        if options.init_from_stage is None:
-            return training.model.load_checkpoint_path
-        found = ctx.outputs.get(options.init_from_stage, {}).get("final_state_path")
-        if not found:
-            raise ConfigError(
-                f"stage {self.name!r} starts from stage {options.init_from_stage!r}, which has not produced a "
-                "final_state_path: put it earlier in the pipeline"
-            )
-        return str(found)
-
     async def run(self, ctx: Context, options: DistillOnPolicyOptions) -> dict[str, Any]:
         training = override_training(require_training(ctx, self.name), options.training, self.name)
         service = ctx.ports.service
@@ -178,7 +168,7 @@ class DistillOnPolicyStage:
                 test_dataset=test_set,
                 metric_logger=metric_logger,
                 stage=self.name,
-                load_state_path=self._load_state_path(ctx, options, training),
+                load_state_path=start_state_path(ctx, self.name, options.init_from_stage, training),
                 on_checkpoint=(lambda: ctx.artifacts.sync(ctx.run_dir.path)) if ctx.artifacts is not None else None,
                 progress=ctx.report_progress,
                 teachers=teachers,

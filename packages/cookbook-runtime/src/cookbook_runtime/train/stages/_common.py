@@ -26,6 +26,7 @@ __all__ = [
     "require_dataset",
     "require_training",
     "sampler_path_for",
+    "start_state_path",
 ]
 
 
@@ -135,3 +136,20 @@ def sampler_path_for(ctx: Context, stage: str, sampler_path: str | None, train_s
     if record is not None and record.sampler_path:
         return record.sampler_path
     raise ConfigError(f"stage {stage!r} found no sampler weights: run {train_stage!r} first or set sampler_path")
+
+
+def start_state_path(ctx: Context, stage: str, init_from_stage: str | None, training: TrainingConfig) -> str | None:
+    """The state a stage starts from: `init_from_stage`'s final state, else the model's `load_checkpoint_path`.
+
+    One rule for every stage that can continue an earlier one (RL after SFT, DPO,
+    distillation), so a pipeline wires them all the same way.
+    """
+    if init_from_stage is None:
+        return training.model.load_checkpoint_path
+    found = ctx.outputs.get(init_from_stage, {}).get("final_state_path")
+    if not found:
+        raise ConfigError(
+            f"stage {stage!r} starts from stage {init_from_stage!r}, which has not produced a "
+            "final_state_path: put it earlier in the pipeline"
+        )
+    return str(found)

@@ -32,6 +32,7 @@ from cookbook_runtime.train.stages._common import (
     renderer_for,
     renderer_name_for,
     require_training,
+    start_state_path,
 )
 from cookbook_runtime.types import Tokenizer
 
@@ -157,17 +158,6 @@ class DPOTrainStage:
                 f"{training.batch_size}: lower batch_size"
             )
 
-    def _load_state_path(self, ctx: Context, training: TrainingConfig, options: DPOTrainOptions) -> str | None:
-        if options.init_from_stage is None:
-            return training.model.load_checkpoint_path
-        found = ctx.outputs.get(options.init_from_stage, {}).get("final_state_path")
-        if not found:
-            raise ConfigError(
-                f"stage 'dpo_train' starts from stage {options.init_from_stage!r}, which has not produced a "
-                "final_state_path: put it earlier in the pipeline"
-            )
-        return str(found)
-
     async def run(self, ctx: Context, options: DPOTrainOptions) -> dict[str, Any]:
         training = _training(ctx.experiment, options)
         ref = _dataset_ref(training, options)
@@ -190,7 +180,7 @@ class DPOTrainStage:
                 metric_logger=metric_logger,
                 test_dataset=test,
                 max_eval_batches=options.max_eval_batches,
-                load_state_path=self._load_state_path(ctx, training, options),
+                load_state_path=start_state_path(ctx, self.name, options.init_from_stage, training),
                 stage=self.name,
                 on_checkpoint=(lambda: ctx.artifacts.sync(ctx.run_dir.path)) if ctx.artifacts is not None else None,
                 progress=ctx.report_progress,

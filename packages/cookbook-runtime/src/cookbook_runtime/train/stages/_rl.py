@@ -28,7 +28,12 @@ from cookbook_runtime.train.rl import (
     StalePolicy,
 )
 from cookbook_runtime.train.rl.envs import EnvContext, get_env
-from cookbook_runtime.train.stages._common import renderer_for, renderer_name_for, require_training
+from cookbook_runtime.train.stages._common import (
+    renderer_for,
+    renderer_name_for,
+    require_training,
+    start_state_path,
+)
 from cookbook_runtime.train.stages._task_evals import (
     TaskEvalSpec,
     build_task_evaluators,
@@ -179,18 +184,6 @@ class RLTrainStage:
             where = ".".join(str(p) for p in err["loc"])
             raise ConfigError(f"stage 'rl_train': training override {where}: {err['msg']}") from None
 
-    def _load_state_path(self, ctx: Context, options: RLTrainOptions) -> str | None:
-        training = self._training(ctx, options)
-        if options.init_from_stage is None:
-            return training.model.load_checkpoint_path
-        found = ctx.outputs.get(options.init_from_stage, {}).get("final_state_path")
-        if not found:
-            raise ConfigError(
-                f"stage 'rl_train' starts from stage {options.init_from_stage!r}, which has not produced a "
-                "final_state_path: put it earlier in the pipeline"
-            )
-        return str(found)
-
     async def run(self, ctx: Context, options: RLTrainOptions) -> dict[str, Any]:
         training = self._training(ctx, options)
         service = ctx.ports.service
@@ -223,7 +216,7 @@ class RLTrainStage:
                 test_dataset=test,
                 metric_logger=metric_logger,
                 stage=self.name,
-                load_state_path=self._load_state_path(ctx, options),
+                load_state_path=start_state_path(ctx, self.name, options.init_from_stage, training),
                 on_checkpoint=(lambda: ctx.artifacts.sync(ctx.run_dir.path)) if ctx.artifacts is not None else None,
                 progress=ctx.report_progress,
                 evaluators=task_evals,
