@@ -1,6 +1,14 @@
 """Ports (protocols every outside system is reached through), adapters and manifests."""
 
 from cookbook_runtime.ports._container import Ports
+from cookbook_runtime.ports._feedback import (
+    FeedbackSignal,
+    InferenceEvent,
+    SignalKind,
+    TriggerRecord,
+    new_id,
+    utc_now,
+)
 from cookbook_runtime.ports._manifests import (
     BUILTIN_MANIFESTS,
     RUN_DIR_PLACEHOLDER,
@@ -25,6 +33,7 @@ from cookbook_runtime.ports._protocols import (
     CustomLossFn,
     DatasetStore,
     EmbeddingClient,
+    FeedbackStore,
     HubClient,
     MetricsSink,
     Pending,
@@ -52,7 +61,10 @@ __all__ = [
     "CustomLossFn",
     "DatasetStore",
     "EmbeddingClient",
+    "FeedbackSignal",
+    "FeedbackStore",
     "HubClient",
+    "InferenceEvent",
     "Manifest",
     "MetricsSink",
     "Pending",
@@ -60,7 +72,9 @@ __all__ = [
     "Rows",
     "SamplingClient",
     "ServiceClient",
+    "SignalKind",
     "TrainingClient",
+    "TriggerRecord",
     "Unconfigured",
     "adapter_registry",
     "available_manifests",
@@ -72,9 +86,11 @@ __all__ = [
     "load_manifest",
     "load_manifest_file",
     "manifest_profile",
+    "new_id",
     "packaged_dataset_names",
     "packaged_dataset_path",
     "register_packaged_dataset",
     "resolve_bindings",
     "user_manifest_path",
+    "utc_now",
 ]
