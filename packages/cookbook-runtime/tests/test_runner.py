@@ -93,3 +93,26 @@ async def test_events_jsonl_content(tmp_path: Path, calls: list[str]) -> None:
 async def test_duplicate_stage_ids_rejected(tmp_path: Path, calls: list[str]) -> None:
     with pytest.raises(ConfigError, match="repeated: a"):
         await run(_exp(_rec("a"), _rec("a")), Ports(), tmp_path)
+
+
+async def test_when_runs_a_stage_only_if_the_named_output_is_true(tmp_path: Path, calls: list[str]) -> None:
+    spec = _exp(
+        _rec("a"),
+        StageSpec(name="record", id="b", options={"label": "b"}, when="a.label"),  # "a": truthy
+        StageSpec(name="record", id="c", options={"label": "c"}, when="a.missing"),  # absent: false
+        StageSpec(name="record", id="d", options={"label": "d"}, when="c.label"),  # c skipped: false
+    )
+    ctx = await run(spec, Ports(), tmp_path)
+    assert calls == ["a", "b"]
+    assert sorted(ctx.outputs) == ["a", "b"]
+    skipped = [(e["stage"], e["reason"], e["when"]) for e in RunDir(tmp_path).events() if e["event"] == "stage_skipped"]
+    assert skipped == [("c", "condition", "a.missing"), ("d", "condition", "c.label")]
+
+
+def test_when_must_name_an_earlier_stage_and_an_output(calls: list[str]) -> None:
+    from cookbook_runtime.framework import validate
+
+    with pytest.raises(ConfigError, match="names no earlier enabled stage"):
+        validate(_exp(StageSpec(name="record", id="b", options={"label": "b"}, when="a.label"), _rec("a")))
+    with pytest.raises(Exception, match="when"):
+        StageSpec(name="record", when="a")

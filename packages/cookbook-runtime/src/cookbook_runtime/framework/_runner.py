@@ -1,7 +1,8 @@
 """The one pipeline runner.
 
 `run(experiment, ports, run_dir)` validates every enabled stage's options before
-anything runs, then runs enabled stages in order, logging `stage_started`,
+anything runs, then runs enabled stages in order (skipping those whose `when`
+output of an earlier stage is not true), logging `stage_started`,
 `stage_finished` (with outputs) and `stage_failed` to `events.jsonl` and keeping
 `run.json` current. Running the same directory again skips finished stages and
 restores their outputs; stages that checkpoint resume from their own checkpoints.
@@ -67,7 +68,32 @@ def validate(experiment: Experiment) -> list[PlannedStage]:
         except ValidationError as exc:
             raise ConfigError(_format_validation(spec, exc)) from None
         planned.append(PlannedStage(spec, stage_cls, options))
+    _check_conditions(experiment)
     return planned
+
+
+def _check_conditions(experiment: Experiment) -> None:
+    """Each enabled stage's `when` names an earlier enabled stage."""
+    earlier: list[str] = []
+    for spec in experiment.pipeline:
+        if not spec.enabled:
+            continue
+        if spec.when is not None:
+            source, _, _ = spec.when.partition(".")
+            if source not in earlier:
+                raise ConfigError(
+                    f"stage {spec.key!r}: when {spec.when!r} names no earlier enabled stage "
+                    f"(earlier: {', '.join(earlier) or 'none'}); write it as 'STAGE.OUTPUT'"
+                )
+        earlier.append(spec.key)
+
+
+def _condition_holds(spec: StageSpec, outputs: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether `spec.when` holds: the named output of the named stage is truthy (absent: false)."""
+    if spec.when is None:
+        return True
+    source, _, output = spec.when.partition(".")
+    return bool(outputs.get(source, {}).get(output))
 
 
 def _damaged(rd: RunDir, name: str, problem: str) -> ConfigError:
@@ -199,6 +225,10 @@ async def run(
             ctx.outputs[key] = finished[key]
             rd.emit("stage_skipped", stage=key, name=item.spec.name, reason="finished")
             logger.info("stage %s already finished; skipped", key)
+            continue
+        if not _condition_holds(item.spec, ctx.outputs):
+            rd.emit("stage_skipped", stage=key, name=item.spec.name, reason="condition", when=item.spec.when)
+            logger.info("stage %s skipped: %s is not true", key, item.spec.when)
             continue
         rd.emit("stage_started", stage=key, name=item.spec.name)
         rd.set_status("running", stage=key)

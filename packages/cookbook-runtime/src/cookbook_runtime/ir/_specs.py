@@ -136,6 +136,14 @@ class StageSpec(Spec):
     name: str = Field(description="Stage name, looked up in the stage registry.")
     options: dict[str, JsonValue] = Field(default_factory=dict, description="Options for the stage.")
     enabled: bool = Field(default=True, description="Disabled stages are skipped.")
+    when: str | None = Field(
+        default=None,
+        pattern=r"^[^.\s]+\.[^\s]+$",
+        description=(
+            "Run only if this output of an earlier stage is true, written 'STAGE.OUTPUT' "
+            "(e.g. 'check_triggers.fired'); otherwise the stage is skipped. None: always run."
+        ),
+    )
     id: str | None = Field(
         default=None, description="Unique id within the pipeline; defaults to the name."
     )
