@@ -36,6 +36,8 @@ _BUILTIN_STAGES: dict[str, str] = {
     "sample": "cookbook_runtime.train.stages:SampleStage",
     "distill_on_policy": "cookbook_runtime.train.distill:DistillOnPolicyStage",
     "distill_off_policy": "cookbook_runtime.train.distill:DistillOffPolicyStage",
+    "check_triggers": "cookbook_runtime.train.feedback:CheckTriggersStage",
+    "export_feedback": "cookbook_runtime.train.feedback:ExportFeedbackStage",
 }
 
 _registered: dict[str, type[Any]] = {}

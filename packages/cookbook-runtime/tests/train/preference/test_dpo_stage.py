@@ -173,3 +173,13 @@ async def test_reference_cache_asks_the_sampler_once_per_datum() -> None:
     assert len(calls) == len(data)
     assert await cache(data) == first == await reference_sequence_logprobs(FakeSamplingClient(), data)
     assert len(calls) == len(data)
+
+
+async def test_dataset_from_stage_is_exclusive_and_must_point_backwards(tmp_path: Path) -> None:
+    both = _spec({"dataset": {"name": "prefs"}, "dataset_from_stage": "export_feedback"})
+    with pytest.raises(ConfigError, match="not both"):
+        validate(both)
+    forward = _spec({"dataset_from_stage": "export_feedback"})
+    with pytest.raises(ConfigError, match="dataset_from_stage 'export_feedback' is not an earlier enabled stage"):
+        await run(forward, Ports(service=FakeServiceClient(), datasets=_store()), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

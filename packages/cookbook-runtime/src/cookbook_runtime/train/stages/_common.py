@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "check_renderer_name",
     "check_train_on_what",
+    "earlier_stage_keys",
     "held_out_rows",
     "make_to_datum",
     "override_training",
@@ -26,6 +27,7 @@ __all__ = [
     "require_dataset",
     "require_training",
     "sampler_path_for",
+    "stage_output",
     "start_state_path",
 ]
 
@@ -138,6 +140,32 @@ def sampler_path_for(ctx: Context, stage: str, sampler_path: str | None, train_s
     raise ConfigError(f"stage {stage!r} found no sampler weights: run {train_stage!r} first or set sampler_path")
 
 
+def earlier_stage_keys(experiment: Experiment, stage: str) -> list[str]:
+    """Keys of the enabled stages before the first stage called `stage`: what it may read outputs of."""
+    earlier: list[str] = []
+    for spec in experiment.pipeline:
+        if spec.name == stage:
+            break
+        if spec.enabled:
+            earlier.append(spec.key)
+    return earlier
+
+
+def stage_output(ctx: Context, stage: str, from_stage: str, key: str) -> Any:
+    """Output `key` of the earlier stage `from_stage`, or a `ConfigError` saying how to wire it.
+
+    The one place a stage reads what an earlier stage produced, so every such lookup
+    fails the same way when the pipeline is wired wrong.
+    """
+    found = ctx.outputs.get(from_stage, {}).get(key)
+    if found is None or found == "":
+        raise ConfigError(
+            f"stage {stage!r} reads the output of stage {from_stage!r}, which has not produced a {key}: "
+            "put it earlier in the pipeline"
+        )
+    return found
+
+
 def start_state_path(ctx: Context, stage: str, init_from_stage: str | None, training: TrainingConfig) -> str | None:
     """The state a stage starts from: `init_from_stage`'s final state, else the model's `load_checkpoint_path`.
 
@@ -146,10 +174,4 @@ def start_state_path(ctx: Context, stage: str, init_from_stage: str | None, trai
     """
     if init_from_stage is None:
         return training.model.load_checkpoint_path
-    found = ctx.outputs.get(init_from_stage, {}).get("final_state_path")
-    if not found:
-        raise ConfigError(
-            f"stage {stage!r} starts from stage {init_from_stage!r}, which has not produced a "
-            "final_state_path: put it earlier in the pipeline"
-        )
-    return str(found)
+    return str(stage_output(ctx, stage, init_from_stage, "final_state_path"))

@@ -5,7 +5,9 @@ overrides by field), and `preflight` converts the first rows of each split befor
 anything runs. The model starts from an earlier stage's final weights when
 `init_from_stage` names one (an SFT warm start), else from
 `model.load_checkpoint_path`, else from the base model; those starting weights are
-the DPO reference, pinned in the run directory for resumes.
+the DPO reference, pinned in the run directory for resumes. With
+`dataset_from_stage` the comparisons are those an earlier stage wrote (e.g.
+`export_feedback`'s pairs), opened when the stage runs.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from cookbook_runtime.train.preference import (
 )
 from cookbook_runtime.train.stages._common import (
     check_renderer_name,
+    earlier_stage_keys,
     renderer_for,
     renderer_name_for,
     require_training,
+    stage_output,
     start_state_path,
 )
 from cookbook_runtime.types import Tokenizer
@@ -68,12 +72,21 @@ class DPOTrainOptions(BaseModel):
     init_from_stage: str | None = Field(
         default=None, description="Start from this earlier stage's final_state_path (e.g. 'supervised_train')."
     )
+    dataset_from_stage: str | None = Field(
+        default=None,
+        description=(
+            "Train on the preference dataset this earlier stage wrote (its 'pairs_dataset' output, e.g. "
+            "'export_feedback'); excludes 'dataset'."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DPOTrainOptions:
         if self.comparison_format not in COMPARISON_FORMATS:
             known = ", ".join(sorted(COMPARISON_FORMATS))
             raise ValueError(f"unknown comparison_format {self.comparison_format!r}; known: {known}")
+        if self.dataset is not None and self.dataset_from_stage is not None:
+            raise ValueError("set 'dataset' or 'dataset_from_stage', not both")
         unknown = sorted(set(self.training) - set(TrainingConfig.model_fields))
         if unknown:
             raise ValueError(f"training overrides {unknown} are not training-config fields")
@@ -92,7 +105,16 @@ def _training(experiment: Experiment, options: DPOTrainOptions) -> TrainingConfi
         raise ConfigError(f"stage 'dpo_train': training override {where}: {err['msg']}") from None
 
 
-def _dataset_ref(training: TrainingConfig, options: DPOTrainOptions) -> DatasetRef:
+def _dataset_ref(training: TrainingConfig, options: DPOTrainOptions, ctx: Context | None = None) -> DatasetRef:
+    if options.dataset_from_stage is not None and ctx is not None:
+        found = stage_output(ctx, DPOTrainStage.name, options.dataset_from_stage, "pairs_dataset")
+        try:
+            return DatasetRef.model_validate(found)
+        except ValidationError:
+            raise ConfigError(
+                f"stage 'dpo_train': stage {options.dataset_from_stage!r} gave a pairs_dataset that is not a "
+                "dataset reference"
+            ) from None
     ref = options.dataset or training.dataset
     if ref is None:
         raise ConfigError("stage 'dpo_train' needs preference data: set its 'dataset' option or training.dataset")
@@ -135,6 +157,19 @@ def _open_splits(
     return train, test
 
 
+def _check_data(
+    ref: DatasetRef, training: TrainingConfig, train: PreferenceDataset, test: PreferenceDataset | None
+) -> None:
+    for dataset in (train, test):
+        if dataset is not None:
+            dataset.check_first_rows()
+    if train.num_batches == 0:
+        raise ConfigError(
+            f"dataset {ref.name!r} has {train.num_rows} training rows, fewer than one batch of "
+            f"{training.batch_size}: lower batch_size"
+        )
+
+
 class DPOTrainStage:
     """Trains the model with DPO on comparisons, checkpointing into the run directory."""
 
@@ -144,28 +179,32 @@ class DPOTrainStage:
     async def preflight(self, experiment: Experiment, ports: Ports, options: DPOTrainOptions) -> None:
         """Before the run directory exists: the renderer is known, both splits open and their first rows convert."""
         training = _training(experiment, options)
-        ref = _dataset_ref(training, options)
         renderer_name = renderer_name_for(training)
         check_renderer_name(renderer_name)
+        if options.dataset_from_stage is not None:
+            # that stage writes the data when it runs: nothing to open yet
+            earlier = earlier_stage_keys(experiment, self.name)
+            if options.dataset_from_stage not in earlier:
+                raise ConfigError(
+                    f"stage {self.name!r}: dataset_from_stage {options.dataset_from_stage!r} is not an earlier "
+                    f"enabled stage (earlier: {earlier or 'none'})"
+                )
+            return
+        ref = _dataset_ref(training, options)
         tokenizer = ports.service.get_tokenizer(training.model.name)
         train, test = _open_splits(ports.datasets, ref, training, options, tokenizer, renderer_name)
-        for dataset in (train, test):
-            if dataset is not None:
-                dataset.check_first_rows()
-        if train.num_batches == 0:
-            raise ConfigError(
-                f"dataset {ref.name!r} has {train.num_rows} training rows, fewer than one batch of "
-                f"{training.batch_size}: lower batch_size"
-            )
+        _check_data(ref, training, train, test)
 
     async def run(self, ctx: Context, options: DPOTrainOptions) -> dict[str, Any]:
         training = _training(ctx.experiment, options)
-        ref = _dataset_ref(training, options)
+        ref = _dataset_ref(training, options, ctx)
         service = ctx.ports.service
         renderer_name = renderer_name_for(training)
         train, test = _open_splits(
             ctx.ports.datasets, ref, training, options, service.get_tokenizer(training.model.name), renderer_name
         )
+        if options.dataset_from_stage is not None:  # not checked in preflight: it did not exist yet
+            _check_data(ref, training, train, test)
         sink = ctx.ports.metrics
         metric_logger, _ = setup_metric_loggers(
             ctx.run_dir.path, sink=sink if is_configured(sink) else None, config=training.model_dump(mode="json")
