@@ -14,7 +14,10 @@ LOCAL = AdapterInfo(
     name="local",
     description="Embedded PyTorch engine: training and sampling on this machine (CPU or one GPU).",
     extra="local",
-    factories={"service": "cookbook_adapters.local:LocalServiceClient"},
+    factories={
+        "service": "cookbook_adapters.local:LocalServiceClient",
+        "exporter": "cookbook_adapters.local:LocalWeightsExporter",
+    },
 )
 FILES = AdapterInfo(
     name="files",

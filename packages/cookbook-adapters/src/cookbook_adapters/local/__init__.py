@@ -6,9 +6,11 @@ extra with the `pip install` to run.
 
 Models: `cookbook/tiny-chat` (built on first use), any HF causal LM directory, or a
 hub id already in the local HF cache. LoRA through peft, full fine-tuning at rank 0.
-Saved states and sampler weights are plain local directories (see `_checkpoints`).
+Saved states and sampler weights are plain local directories (see `_checkpoints`);
+`LocalWeightsExporter` writes them as a PEFT adapter and as merged HF weights.
 """
 
+from cookbook_adapters.local._export import LocalWeightsExporter
 from cookbook_adapters.local._losses import LOSSES, compute_loss
 from cookbook_adapters.local._sampling import LocalSamplingClient
 from cookbook_adapters.local._service import LocalServiceClient
@@ -23,6 +25,7 @@ __all__ = [
     "LocalSamplingClient",
     "LocalServiceClient",
     "LocalTrainingClient",
+    "LocalWeightsExporter",
     "compute_loss",
     "tiny_chat_dir",
 ]

@@ -34,6 +34,7 @@ _BUILTIN_STAGES: dict[str, str] = {
     "evaluate_exact_match": "cookbook_runtime.train.stages:EvaluateExactMatchStage",
     "evaluate": "cookbook_runtime.train.stages:EvaluateStage",
     "sample": "cookbook_runtime.train.stages:SampleStage",
+    "export": "cookbook_runtime.train.stages:ExportStage",
     "distill_on_policy": "cookbook_runtime.train.distill:DistillOnPolicyStage",
     "distill_off_policy": "cookbook_runtime.train.distill:DistillOffPolicyStage",
     "check_triggers": "cookbook_runtime.train.feedback:CheckTriggersStage",

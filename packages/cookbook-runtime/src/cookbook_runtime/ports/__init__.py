@@ -1,6 +1,7 @@
 """Ports (protocols every outside system is reached through), adapters and manifests."""
 
 from cookbook_runtime.ports._container import Ports
+from cookbook_runtime.ports._export import EXPORT_FORMATS, ExportedWeights, ExportFormat
 from cookbook_runtime.ports._feedback import (
     FeedbackSignal,
     InferenceEvent,
@@ -41,6 +42,7 @@ from cookbook_runtime.ports._protocols import (
     SamplingClient,
     ServiceClient,
     TrainingClient,
+    WeightsExporter,
 )
 from cookbook_runtime.ports._registry import (
     PORT_NAMES,
@@ -53,6 +55,7 @@ from cookbook_runtime.ports._unconfigured import Unconfigured, is_configured
 
 __all__ = [
     "BUILTIN_MANIFESTS",
+    "EXPORT_FORMATS",
     "PACKAGED_PREFIX",
     "PORT_NAMES",
     "RUN_DIR_PLACEHOLDER",
@@ -61,6 +64,8 @@ __all__ = [
     "CustomLossFn",
     "DatasetStore",
     "EmbeddingClient",
+    "ExportFormat",
+    "ExportedWeights",
     "FeedbackSignal",
     "FeedbackStore",
     "HubClient",
@@ -76,6 +81,7 @@ __all__ = [
     "TrainingClient",
     "TriggerRecord",
     "Unconfigured",
+    "WeightsExporter",
     "adapter_registry",
     "available_manifests",
     "bind_run_dir",

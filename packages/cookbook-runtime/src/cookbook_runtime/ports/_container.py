@@ -16,6 +16,7 @@ from cookbook_runtime.ports._protocols import (
     HubClient,
     MetricsSink,
     ServiceClient,
+    WeightsExporter,
 )
 from cookbook_runtime.ports._registry import (
     PORT_NAMES,
@@ -115,6 +116,10 @@ class Ports:
     @property
     def feedback(self) -> FeedbackStore:
         return cast(FeedbackStore, self.get("feedback"))
+
+    @property
+    def exporter(self) -> WeightsExporter:
+        return cast(WeightsExporter, self.get("exporter"))
 
     def created(self) -> dict[str, Any]:
         """Port objects created so far (used to close them at the end of a run)."""

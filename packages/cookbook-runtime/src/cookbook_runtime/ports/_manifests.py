@@ -77,6 +77,7 @@ BUILTIN_MANIFESTS: dict[str, Manifest] = {
             "datasets": _bind("files"),
             "blobs": _bind("files"),
             "feedback": _bind("sqlite"),
+            "exporter": _bind("local"),
         },
     ),
     "tinker": Manifest(
@@ -88,6 +89,7 @@ BUILTIN_MANIFESTS: dict[str, Manifest] = {
             "blobs": _bind("files"),
             "hub": _bind("hf"),
             "feedback": _bind("sqlite"),
+            "exporter": _bind("local"),
         },
     ),
     "test": Manifest(

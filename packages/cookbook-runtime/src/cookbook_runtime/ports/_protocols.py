@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from cookbook_runtime.ir import DatasetRef
+from cookbook_runtime.ports._export import ExportedWeights, ExportFormat
 from cookbook_runtime.ports._feedback import (
     FeedbackSignal,
     InferenceEvent,
@@ -45,6 +46,7 @@ __all__ = [
     "SamplingClient",
     "ServiceClient",
     "TrainingClient",
+    "WeightsExporter",
 ]
 
 T_co = TypeVar("T_co", covariant=True)
@@ -393,4 +395,29 @@ class FeedbackStore(Protocol):
 
     async def close(self) -> None:
         """Release the store's resources. Closing twice is a no-op."""
+        ...
+
+
+@runtime_checkable
+class WeightsExporter(Protocol):
+    """Turns a trained checkpoint into files other tools load (peft, transformers, vLLM)."""
+
+    async def export(
+        self,
+        checkpoint: str,
+        dest: Path,
+        *,
+        formats: Sequence[ExportFormat] = ("peft_adapter", "merged"),
+        base_model: str | None = None,
+        dtype: str | None = None,
+    ) -> ExportedWeights:
+        """Write `checkpoint` as each of `formats` under `dest` (`dest/peft_adapter`, `dest/merged`).
+
+        `checkpoint` is a path a training backend saved (sampler weights or a training
+        state) or a PEFT adapter directory; `base_model` names the base when the
+        checkpoint does not; `dtype` is the merged weights' dtype (default: the
+        base's). Each directory is written whole or not at all, replacing an earlier
+        export there. A checkpoint with no LoRA (rank 0) has no `peft_adapter`:
+        asking for one is a `ConfigError`.
+        """
         ...

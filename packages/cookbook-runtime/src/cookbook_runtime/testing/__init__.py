@@ -1,6 +1,7 @@
 """Fakes of every port and the port-contract suite adapters are tested against."""
 
 from cookbook_runtime.testing._evaluators import RecordingEvaluator
+from cookbook_runtime.testing._exporter import FakeWeightsExporter
 from cookbook_runtime.testing._feedback import FakeFeedbackStore
 from cookbook_runtime.testing._scripted import ScriptedSamplingClient
 from cookbook_runtime.testing._tokenizer import ByteTokenizer
@@ -51,6 +52,7 @@ __all__ = [
     "FakeServiceClient",
     "FakeStates",
     "FakeTrainingClient",
+    "FakeWeightsExporter",
     "RecordingEvaluator",
     "ScriptedSamplingClient",
     "ServiceSubject",

@@ -7,6 +7,7 @@ from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchOptions,
     EvaluateExactMatchStage,
 )
+from cookbook_runtime.train.stages._export import ExportOptions, ExportStage
 from cookbook_runtime.train.stages._rl import RLTrainOptions, RLTrainStage
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
@@ -21,6 +22,8 @@ __all__ = [
     "EvaluateNllStage",
     "EvaluateOptions",
     "EvaluateStage",
+    "ExportOptions",
+    "ExportStage",
     "RLTrainOptions",
     "RLTrainStage",
     "SampleOptions",
