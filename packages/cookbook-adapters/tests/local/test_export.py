@@ -144,3 +144,24 @@ async def test_export_stage_through_the_runner(
     bad = Experiment(id="export", pipeline=[StageSpec(name="export", options={"checkpoint_path": str(tmp_path)})])
     with pytest.raises(StageFailed, match="neither saved sampler weights"):
         await run(bad, Ports(exporter=exporter), tmp_path / "bad")
+
+
+async def test_a_bare_peft_adapter_directory_exports_with_a_given_base(
+    service: LocalServiceClient, tiny: str, exporter: LocalWeightsExporter, tmp_path: Path
+) -> None:
+    """What `tinker checkpoint download` leaves: adapter files only, naming a base not on this machine."""
+    import shutil
+
+    client, sampler, _ = await _trained(service, tiny, rank=4)
+    bare = tmp_path / "downloaded"
+    bare.mkdir()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        shutil.copy2(Path(sampler) / name, bare / name)
+    config = json.loads((bare / "adapter_config.json").read_text())
+    (bare / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "org/not-here"}))
+    with pytest.raises(ConfigError, match="org/not-here"):
+        await exporter.export(str(bare), tmp_path / "nobase", formats=["merged"])
+    result = await exporter.export(str(bare), tmp_path / "out", formats=["merged"], base_model=tiny)
+    ids = client.tokenizer().encode(TEXT, add_special_tokens=False)
+    merged = AutoModelForCausalLM.from_pretrained(str(result.merged_dir))
+    assert _logprobs(merged, ids) == pytest.approx(await _engine_logprobs(service, sampler, ids), abs=1e-4)
