@@ -73,3 +73,22 @@ async def test_exported_pairs_train_dpo_and_a_quiet_store_skips_training(tmp_pat
     assert skipped == ["export_feedback", "dpo_train"]
     assert [t.fired for t in await store.triggers(name="retrain")] == [True, False]
     await store.close()
+
+
+async def test_exported_sft_rows_train_supervised(tmp_path: Path) -> None:
+    store = SQLiteFeedbackStore(tmp_path / "feedback.db")
+    await _log_feedback(store)
+    await store.close()
+    spec = _spec().model_copy(update={"pipeline": [
+        StageSpec(name="check_triggers", options={"min_events": 10}),
+        StageSpec(name="export_feedback", options={"trigger_stage": "check_triggers"}, when="check_triggers.fired"),
+        StageSpec(name="supervised_train", options={"dataset_from_stage": "export_feedback"},
+                  when="check_triggers.fired"),
+    ]})
+    ports = Ports(service=FakeServiceClient(), datasets=FileDatasetStore(), feedback=SQLiteFeedbackStore(store.path))
+    ctx = await run(spec, ports, tmp_path / "run")
+    exported = ctx.outputs["export_feedback"]
+    assert exported["sft_rows"] == 8, exported  # 6 thumbs-up completions and 2 edits
+    rows = [json.loads(line) for line in Path(exported["sft_path"]).read_text().splitlines()]
+    assert sorted(r["source"] for r in rows) == ["edit"] * 2 + ["thumbs_up"] * 6
+    assert ctx.outputs["supervised_train"]["steps"] == 8  # 8 rows / batch 2 x 2 epochs

@@ -188,3 +188,10 @@ async def test_two_fake_services_keep_their_saves_apart(tmp_path: Path) -> None:
     later = FakeServiceClient(root=str(tmp_path))  # a fake with a folder keeps saves across processes
     saved = await (await (await later.create_lora_training_client("fake/model")).save_state("s")).result()
     assert (await FakeServiceClient(root=str(tmp_path)).create_training_client_from_state(saved)).base_model == "fake/model"
+
+
+async def test_dataset_from_stage_must_point_backwards(store: FakeDatasetStore, tmp_path: Path) -> None:
+    spec = _experiment(StageSpec(name="supervised_train", options={"dataset_from_stage": "export_feedback"}))
+    with pytest.raises(ConfigError, match="dataset_from_stage 'export_feedback' is not an earlier enabled stage"):
+        await run(spec, _ports(store), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
-from cookbook_runtime.ir import Experiment, TrainingConfig
+from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.data import open_supervised_splits
 from cookbook_runtime.train.evaluators import NllEvaluator
@@ -18,12 +18,14 @@ from cookbook_runtime.train.metrics import setup_metric_loggers
 from cookbook_runtime.train.stages._common import (
     check_renderer_name,
     check_train_on_what,
+    earlier_stage_keys,
     make_to_datum,
     override_training,
     renderer_for,
     renderer_name_for,
     require_dataset,
     require_training,
+    stage_output,
 )
 from cookbook_runtime.train.stages._task_evals import (
     TaskEvalSpec,
@@ -81,7 +83,13 @@ class SupervisedTrainOptions(BaseModel):
             "(for a warm start before another training stage, which then owns the top level)."
         ),
     )
-
+    dataset_from_stage: str | None = Field(
+        default=None,
+        description=(
+            "Train on the conversations this earlier stage wrote (its 'sft_dataset' output, e.g. "
+            "'export_feedback') instead of training.dataset."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_training(self) -> SupervisedTrainOptions:
@@ -89,6 +97,30 @@ class SupervisedTrainOptions(BaseModel):
         if unknown:
             raise ValueError(f"training overrides {unknown} are not training-config fields")
         return self
+
+
+def _dataset_ref(ctx: Context, training: TrainingConfig, options: SupervisedTrainOptions) -> DatasetRef:
+    if options.dataset_from_stage is None:
+        return require_dataset(training, SupervisedTrainStage.name)
+    found = stage_output(ctx, SupervisedTrainStage.name, options.dataset_from_stage, "sft_dataset")
+    try:
+        return DatasetRef.model_validate(found)
+    except ValidationError:
+        raise ConfigError(
+            f"stage 'supervised_train': stage {options.dataset_from_stage!r} gave an sft_dataset that is not a "
+            "dataset reference"
+        ) from None
+
+
+def _check_data(ref: DatasetRef, training: TrainingConfig, train: Any, test: Any) -> None:
+    for dataset in (train, test):
+        if dataset is not None:
+            dataset.check_first_rows()
+    if train.num_batches == 0:
+        raise ConfigError(
+            f"dataset {ref.name!r} has {train.num_rows} training rows, fewer than one batch of "
+            f"{training.batch_size}: lower batch_size"
+        )
 
 
 class SupervisedTrainStage:
@@ -101,29 +133,31 @@ class SupervisedTrainStage:
         """Before the run directory exists: the model resolves, the renderer is known,
         the dataset opens and its first rows of each split convert to datums."""
         training = override_training(require_training(experiment, self.name), options.training, self.name)
-        ref = require_dataset(training, self.name)
         renderer_name = renderer_name_for(training)
         check_renderer_name(renderer_name)
         check_train_on_what(options.train_on_what)
         check_tasks(options.eval_tasks)
+        if options.dataset_from_stage is not None:
+            # that stage writes the data when it runs: nothing to open yet
+            earlier = earlier_stage_keys(experiment, self.name)
+            if options.dataset_from_stage not in earlier:
+                raise ConfigError(
+                    f"stage {self.name!r}: dataset_from_stage {options.dataset_from_stage!r} is not an earlier "
+                    f"enabled stage (earlier: {earlier or 'none'})"
+                )
+            return
+        ref = require_dataset(training, self.name)
         tokenizer = ports.service.get_tokenizer(training.model.name)
         renderer = renderer_for(renderer_name, tokenizer)
         to_datum = make_to_datum(renderer, training, options.train_on_what, options.weight_reduction)
         train, test = open_supervised_splits(
             ports.datasets, ref, to_datum, batch_size=training.batch_size, seed=training.seed
         )
-        for dataset in (train, test):
-            if dataset is not None:
-                dataset.check_first_rows()
-        if train.num_batches == 0:
-            raise ConfigError(
-                f"dataset {ref.name!r} has {train.num_rows} training rows, fewer than one batch of "
-                f"{training.batch_size}: lower batch_size"
-            )
+        _check_data(ref, training, train, test)
 
     async def run(self, ctx: Context, options: SupervisedTrainOptions) -> dict[str, Any]:
         training = override_training(require_training(ctx, self.name), options.training, self.name)
-        ref = require_dataset(training, self.name)
+        ref = _dataset_ref(ctx, training, options)
         service = ctx.ports.service
         renderer_name = renderer_name_for(training)
         renderer = renderer_for(renderer_name, service.get_tokenizer(training.model.name))
@@ -136,6 +170,8 @@ class SupervisedTrainStage:
             seed=training.seed,
             test_batch_size=options.eval_batch_size,
         )
+        if options.dataset_from_stage is not None:  # not checked in preflight: it did not exist yet
+            _check_data(ref, training, train, test)
         evaluator = NllEvaluator(test, max_batches=options.max_eval_batches) if test is not None else None
         task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer)
         sink = ctx.ports.metrics
