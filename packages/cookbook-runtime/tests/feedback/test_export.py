@@ -130,3 +130,24 @@ async def test_trigger_stage_must_come_earlier() -> None:
     spec = Experiment(id="x", pipeline=[StageSpec(name="export_feedback", options={"trigger_stage": "check"})])
     with pytest.raises(ConfigError, match="trigger_stage 'check' is not an earlier enabled stage"):
         await preflight(validate(spec), spec, Ports(feedback=FakeFeedbackStore()))
+
+
+def test_event_messages_need_a_role_and_content() -> None:
+    from pydantic import ValidationError
+
+    parts = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    assert InferenceEvent(model="m", messages=parts, completion="c").messages == parts
+    for bad in ([], [{"role": "user"}], [{"content": "x"}], [{"role": "user", "content": None}]):
+        with pytest.raises(ValidationError):
+            InferenceEvent(model="m", messages=bad, completion="c")
+
+
+def test_signal_completion_matches_its_kind() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="needs a non-empty 'completion'"):
+        FeedbackSignal(event_id="e", kind="edit")
+    with pytest.raises(ValidationError, match="takes no 'completion'"):
+        FeedbackSignal(event_id="e", kind="thumbs_up", completion="x")
+    with pytest.raises(ValidationError, match="kind"):
+        FeedbackSignal(event_id="e", kind="meh")  # type: ignore[arg-type]

@@ -55,7 +55,7 @@ class InferenceEvent(Spec):
     model: str = Field(min_length=1, description="Served model name (as `/v1/models` lists it).")
     version: str | None = Field(default=None, description="Registered model version that answered, if known.")
     messages: list[dict[str, Any]] = Field(
-        description="Prompt as chat messages, each with a 'role' and a string 'content'."
+        description="Prompt as chat messages, each with a 'role' and a 'content' (a string or a list of parts)."
     )
     completion: str = Field(description="The assistant text the model returned.")
     latency_ms: float = Field(default=0.0, ge=0.0, description="Time from request to full completion, in ms.")
@@ -72,8 +72,8 @@ class InferenceEvent(Spec):
         if not value:
             raise ValueError("an inference event needs at least one prompt message")
         for i, message in enumerate(value):
-            if not isinstance(message.get("role"), str) or not isinstance(message.get("content"), str):
-                raise ValueError(f"prompt message {i} needs a string 'role' and a string 'content'")
+            if not isinstance(message.get("role"), str) or not isinstance(message.get("content"), str | list):
+                raise ValueError(f"prompt message {i} needs a string 'role' and a 'content' (a string or a list of parts)")
         return value
 
 
