@@ -235,7 +235,8 @@ def eval_(
     ],
     task: Annotated[
         str,
-        typer.Option("--task", "-t", help="Eval task: a shipped name (tiny_chat, arithmetic) or a .jsonl file.",
+        typer.Option("--task", "-t", help="Eval task: a shipped name (tiny_chat, arithmetic), a .jsonl file, or "
+                     "inspect:MODULE:TASK / inspect:FILE.py[@TASK] (needs cookbook-adapters[inspect]).",
                      autocompletion=_complete_task),
     ],
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Evaluate only the first N items.")] = None,

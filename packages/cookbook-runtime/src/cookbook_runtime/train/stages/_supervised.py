@@ -137,7 +137,7 @@ class SupervisedTrainStage:
             test_batch_size=options.eval_batch_size,
         )
         evaluator = NllEvaluator(test, max_batches=options.max_eval_batches) if test is not None else None
-        task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer)
+        task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer, work_dir=ctx.run_dir.path)
         sink = ctx.ports.metrics
         log_dir = ctx.run_dir.path / options.log_subdir if options.log_subdir else ctx.run_dir.path
         metric_logger, _ = setup_metric_loggers(
