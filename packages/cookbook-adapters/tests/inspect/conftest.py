@@ -39,3 +39,14 @@ def user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.delenv("INSPECT_LOG_DIR", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache holding the tiny local model, built once per session (slow tests only)."""
+    pytest.importorskip("torch")
+    from cookbook_adapters.local import tiny_chat_dir
+
+    root = tmp_path_factory.mktemp("cookbook-cache")
+    tiny_chat_dir(root)
+    return root

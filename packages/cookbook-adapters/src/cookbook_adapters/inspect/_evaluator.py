@@ -170,6 +170,7 @@ class InspectEvaluator:
                     score_display=False,
                     fail_on_error=True,
                     retry_on_error=0,
+                    ctl_server=False,  # no control socket: nothing to steer, and nothing listening
                     metadata={"cookbook_task": self.task},
                 )
         log = logs[0]
