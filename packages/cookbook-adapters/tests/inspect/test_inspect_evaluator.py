@@ -12,7 +12,13 @@ from cookbook_runtime.errors import BackendError, ConfigError
 from cookbook_runtime.framework import read_jsonl, run
 from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec, TrainingConfig
 from cookbook_runtime.ports import Ports
-from cookbook_runtime.testing import ByteTokenizer, FakeDatasetStore, FakeSamplingClient, FakeServiceClient, ScriptedSamplingClient
+from cookbook_runtime.testing import (
+    ByteTokenizer,
+    FakeDatasetStore,
+    FakeSamplingClient,
+    FakeServiceClient,
+    ScriptedSamplingClient,
+)
 from cookbook_runtime.train.eval import check_task, evaluator_kind_names
 from cookbook_runtime.train.renderers import get_renderer
 from cookbook_runtime.train.stages import TaskEvalSettings

@@ -12,8 +12,18 @@
   does: `eval_tasks` of a training stage, the `evaluate` stage, `cookbook eval`.
 """
 
-from cookbook_adapters.inspect._evaluator import FACTORY, INSPECT_LOG_SUBDIR, InspectEvaluator, InspectTaskFactory
-from cookbook_adapters.inspect._provider import DEFAULT_MAX_TOKENS, PROVIDER, CookbookModelAPI, cookbook_model
+from cookbook_adapters.inspect._evaluator import (
+    FACTORY,
+    INSPECT_LOG_SUBDIR,
+    InspectEvaluator,
+    InspectTaskFactory,
+)
+from cookbook_adapters.inspect._provider import (
+    DEFAULT_MAX_TOKENS,
+    PROVIDER,
+    CookbookModelAPI,
+    cookbook_model,
+)
 from cookbook_adapters.inspect._tasks import load_inspect_task
 
 __all__ = [

@@ -2,8 +2,9 @@
 
 Each call runs the task with inspect's `eval_async` against a `cookbook/<name>`
 model over the given sampling client (so a loop's current weights, local or
-remote), with `limit` samples, `epochs` repeats of each (the n of pass@k), the
-temperature, reply cap and seed as the task's `GenerateConfig`. It returns the
+remote), with `limit` samples, `epochs` repeats of each (the n of pass@k), and
+the temperature, reply cap and seed as the model's `GenerateConfig` (a task's own
+config wins where it sets one, as inspect merges them). It returns the
 task's own metrics as `eval/<task>/<metric>` (`eval/<task>/<scorer>/<metric>`
 when the task has several scorers) and `eval/<task>/pass@k` from the first
 scorer's per-epoch values (a value of 1, or inspect's `C`, counts as correct), so
@@ -187,9 +188,9 @@ class InspectEvaluator:
                 {"id": str(sample.id), "prompt": _prompt(sample.input), "references": _targets(sample.target),
                  "grader": "", "epochs": [], "completions": [], "scores": [], "correct": []},
             )
-            scores = sample.scores or {}
-            first = next(iter(scores.values()), None)
-            record["grader"] = next(iter(scores), "")
+            sample_scores = sample.scores or {}
+            first = next(iter(sample_scores.values()), None)
+            record["grader"] = next(iter(sample_scores), "")
             record["epochs"].append(sample.epoch)
             record["completions"].append(sample.output.completion)
             record["scores"].append(first.value if first is not None else None)

@@ -82,13 +82,13 @@ class CookbookModelAPI(ModelAPI):
         model_name: str,
         base_url: str | None = None,
         api_key: str | None = None,
-        config: GenerateConfig = GenerateConfig(),
+        config: GenerateConfig | None = None,
         *,
         sampling_client: SamplingClient | None = None,
         renderer: Renderer | None = None,
         **model_args: Any,
     ) -> None:
-        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
+        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config or GenerateConfig())
         if sampling_client is None or renderer is None:
             from cookbook_runtime.errors import ConfigError
 
@@ -112,7 +112,7 @@ class CookbookModelAPI(ModelAPI):
         if all(isinstance(s, str) for s in renderer_stops):
             stop = [*(str(s) for s in renderer_stops), *(s for s in stops if s not in renderer_stops)]
         else:
-            stop = [int(s) for s in renderer_stops]
+            stop = [s for s in renderer_stops if isinstance(s, int)]
         seed = config.seed + _epoch() - 1 if config.seed is not None else None
         return SamplingParams(
             max_tokens=config.max_tokens or DEFAULT_MAX_TOKENS,

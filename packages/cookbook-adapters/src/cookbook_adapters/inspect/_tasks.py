@@ -105,6 +105,6 @@ def load_inspect_task(ref: str) -> Task:
     except ModuleNotFoundError as exc:
         raise ConfigError(f"inspect task {ref!r}: cannot import module {module_name!r} ({exc}); {_FORMS}") from None
     if not hasattr(module, attr):
-        tasks = ", ".join(sorted(task_functions(module))) or "none"
-        raise ConfigError(f"inspect task {ref!r}: module {module_name!r} has no {attr!r}; tasks there: {tasks}")
+        listing = ", ".join(sorted(task_functions(module))) or "none"
+        raise ConfigError(f"inspect task {ref!r}: module {module_name!r} has no {attr!r}; tasks there: {listing}")
     return _as_task(getattr(module, attr), ref)

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from cookbook_runtime.errors import AdapterUnavailable, ConfigError, UnknownNameError
 from cookbook_runtime.ports import SamplingClient

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cookbook_runtime.train.eval import BenchmarkEvaluator, TaskEvaluator, check_task, load_task, split_kind
+from cookbook_runtime.train.eval import (
+    BenchmarkEvaluator,
+    TaskEvaluator,
+    check_task,
+    load_task,
+    split_kind,
+)
 
 if TYPE_CHECKING:
     from cookbook_runtime.train.renderers import Renderer
