@@ -1,16 +1,15 @@
 """What each adapter serves and which extra it needs; imports nothing heavy.
 
 The `cookbook.adapters` entry points name these objects, so listing adapters (and
-telling a user which extra to install) never imports torch, boto3 or the SDKs; the
-`cookbook.evaluators` entry points name evaluator kinds (`INSPECT`) the same way.
+telling a user which extra to install) never imports torch, boto3 or the SDKs.
+Evaluator kinds (`inspect`) are named the same way, in `_evaluator_kinds`.
 """
 
 from __future__ import annotations
 
 from cookbook_runtime.ports import AdapterInfo
-from cookbook_runtime.train.eval import EvaluatorKind
 
-__all__ = ["EMBEDDINGS", "FILES", "HF", "INSPECT", "LOCAL", "S3", "TINKER", "WANDB"]
+__all__ = ["EMBEDDINGS", "FILES", "HF", "LOCAL", "S3", "TINKER", "WANDB"]
 
 LOCAL = AdapterInfo(
     name="local",
@@ -59,10 +58,4 @@ WANDB = AdapterInfo(
     description="Weights & Biases: each training stage's metrics as a W&B run.",
     extra="wandb",
     factories={"metrics": "cookbook_adapters.wandb:WandbMetricsSink"},
-)
-INSPECT = EvaluatorKind(
-    name="inspect",
-    description="inspect-ai tasks (inspect:MODULE:TASK or inspect:FILE.py[@TASK]) over any sampling client.",
-    factory="cookbook_adapters.inspect:FACTORY",
-    extra="inspect",
 )
