@@ -51,3 +51,10 @@ def test_a_bad_inspect_task_is_one_line_with_exit_2(cli: Any, task: str, message
     result = cli("eval", "base:fake/model", "--task", task)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_task_completion_offers_the_inspect_kind() -> None:
+    from cookbook_cli.app import _complete_task
+
+    assert _complete_task("ins") == ["inspect:"]
+    assert "tiny_chat" in _complete_task("")

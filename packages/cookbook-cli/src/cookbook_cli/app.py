@@ -223,9 +223,10 @@ def plot(
 
 
 def _complete_task(incomplete: str) -> list[str]:
-    from cookbook_runtime.train.eval import task_names
+    from cookbook_runtime.train.eval import evaluator_kind_names, task_names
 
-    return [name for name in task_names() if name.startswith(incomplete)]
+    names = [*task_names(), *(f"{kind}:" for kind in evaluator_kind_names())]
+    return [name for name in names if name.startswith(incomplete)]
 
 
 @app.command("eval")
