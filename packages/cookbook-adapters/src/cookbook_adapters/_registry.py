@@ -2,6 +2,7 @@
 
 The `cookbook.adapters` entry points name these objects, so listing adapters (and
 telling a user which extra to install) never imports torch, boto3 or the SDKs.
+Evaluator kinds (`inspect`) are named the same way, in `_evaluator_kinds`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A target is a run directory (its last sampler checkpoint, its renderer and its
 manifest), a sampler checkpoint path (`tinker://...`, a local checkpoint folder;
 `--model` names the base model whose tokenizer and renderer it uses), or
 `base:MODEL` for a model's untrained weights. The task is sampled and graded by the
-runtime's `BenchmarkEvaluator`, through the `Runtime` facade's ports only, so it
+runtime's `BenchmarkEvaluator` (or, for `KIND:REF` tasks such as `inspect:...`,
+by that installed evaluator kind), through the `Runtime` facade's ports only, so it
 works the same for local and remote weights. A run directory keeps the results
 under `eval/<task>.json` and `eval/<task>.jsonl`.
 """
@@ -20,7 +21,7 @@ from typing import Any
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.ir import BackendRef, Experiment
 from cookbook_runtime.runtime import Runtime
-from cookbook_runtime.train.eval import BenchmarkResult, load_task, write_results
+from cookbook_runtime.train.eval import BenchmarkResult, check_task, write_results
 from cookbook_runtime.train.stages import TaskEvalSettings
 from pydantic import ValidationError
 
@@ -115,7 +116,7 @@ async def evaluate_target(
     target: EvalTarget, settings: TaskEvalSettings, *, write: bool = True
 ) -> tuple[BenchmarkResult, Path | None]:
     """Sample and grade `settings.task` with `target`'s weights; write results into its run directory."""
-    task = load_task(settings.task)  # an unknown task fails before any model loads
+    task_name = check_task(settings.task)  # an unknown task fails before any model loads
     ports = target.runtime.ports(target.backend, run_dir=target.run_dir)
     try:
         service = ports.service
@@ -125,8 +126,8 @@ async def evaluate_target(
             sampler = await service.create_sampling_client(model_path=target.sampler_path)
         try:
             renderer_name, renderer = _renderer(target, sampler.tokenizer())
-            evaluator = settings.evaluator(renderer)
-            logger.info("evaluating %s on %s with renderer %s", target.label, task.name, renderer_name)
+            evaluator = settings.evaluator(renderer, work_dir=target.run_dir)
+            logger.info("evaluating %s on %s with renderer %s", target.label, task_name, renderer_name)
             result = await evaluator.evaluate(sampler)
         finally:
             await sampler.close()

@@ -223,9 +223,10 @@ def plot(
 
 
 def _complete_task(incomplete: str) -> list[str]:
-    from cookbook_runtime.train.eval import task_names
+    from cookbook_runtime.train.eval import evaluator_kind_names, task_names
 
-    return [name for name in task_names() if name.startswith(incomplete)]
+    names = [*task_names(), *(f"{kind}:" for kind in evaluator_kind_names())]
+    return [name for name in names if name.startswith(incomplete)]
 
 
 @app.command("eval")
@@ -235,7 +236,8 @@ def eval_(
     ],
     task: Annotated[
         str,
-        typer.Option("--task", "-t", help="Eval task: a shipped name (tiny_chat, arithmetic) or a .jsonl file.",
+        typer.Option("--task", "-t", help="Eval task: a shipped name (tiny_chat, arithmetic), a .jsonl file, or "
+                     "inspect:MODULE:TASK / inspect:FILE.py[@TASK] (needs cookbook-adapters[inspect]).",
                      autocompletion=_complete_task),
     ],
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Evaluate only the first N items.")] = None,

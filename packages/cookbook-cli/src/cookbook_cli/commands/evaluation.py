@@ -57,12 +57,12 @@ def _settings(req: EvalRequest) -> Any:
 
 
 def eval_command(req: EvalRequest) -> None:
-    from cookbook_runtime.train.eval import load_task
+    from cookbook_runtime.train.eval import check_task
 
     from cookbook_cli._eval import evaluate_target, resolve_target
 
     settings = _settings(req)
-    load_task(settings.task, limit=1)  # an unknown task is one line before any weights load
+    check_task(settings.task)  # an unknown task is one line before any weights load
     labels = [req.target, *req.compare]
     targets = [resolve_target(t, manifest=req.manifest, model=req.model, renderer=req.renderer) for t in labels]
     results = []
@@ -74,6 +74,8 @@ def eval_command(req: EvalRequest) -> None:
         console.print(f"task {result.name}: {result.num_items} items x {result.num_samples} samples", highlight=False)
         for k in result.ks:
             console.print(summary_line(result, k), highlight=False)
+        for score, value in result.scores.items():
+            console.print(f"{score}: {value:.4g}", highlight=False)
         if written is not None:
             console.print(f"wrote {written} and {written.with_suffix('.jsonl')}", highlight=False)
         return
@@ -94,6 +96,9 @@ def _compare_table(labels: list[str], results: list[Any]) -> None:
         values = [r.pass_at(k) for r in results]
         deltas = [f"{v - values[0]:+.2f}" for v in values[1:]]
         table.add_row(f"pass@{k}", *(f"{v:.2f}" for v in values), *deltas)
+    for score in base.scores:
+        scores = [r.scores.get(score, float("nan")) for r in results]
+        table.add_row(score, *(f"{v:.4g}" for v in scores), *(f"{v - scores[0]:+.4g}" for v in scores[1:]))
     counts = [f"{r.correct_samples}/{r.total_samples}" for r in results]
     table.add_row("correct samples", *counts, *([""] * (len(results) - 1)))
     out_console().print(table)

@@ -2,6 +2,8 @@
 
 Loops run evaluators on an `EvalSchedule`; stages and the CLI run a
 `BenchmarkEvaluator` once and keep its per-item results in the run directory.
+Task references `KIND:REF` go to an installed evaluator kind (entry points
+`cookbook.evaluators`, e.g. the inspect-ai adapter's `inspect:`).
 """
 
 from cookbook_runtime.train.eval._benchmark import (
@@ -27,6 +29,16 @@ from cookbook_runtime.train.eval._graders import (
     grader_names,
     parse_number,
 )
+from cookbook_runtime.train.eval._kinds import (
+    EVALUATOR_ENTRY_POINT_GROUP,
+    EvaluatorKind,
+    TaskEvaluator,
+    TaskEvaluatorFactory,
+    check_task,
+    evaluator_kind_names,
+    get_evaluator_kind,
+    split_kind,
+)
 from cookbook_runtime.train.eval._nll import NllEvaluator, PendingEvaluation, mean_nll, nll_sums
 from cookbook_runtime.train.eval._pass_at_k import check_k, pass_at_k
 from cookbook_runtime.train.eval._protocols import (
@@ -49,6 +61,7 @@ from cookbook_runtime.train.eval._tasks import (
 )
 
 __all__ = [
+    "EVALUATOR_ENTRY_POINT_GROUP",
     "EVAL_DIR",
     "GRADERS",
     "TASK_ENTRY_POINT_GROUP",
@@ -58,6 +71,7 @@ __all__ = [
     "BenchmarkTask",
     "EvalSchedule",
     "Evaluator",
+    "EvaluatorKind",
     "ExactMatchEvaluator",
     "ExactMatchResult",
     "Grader",
@@ -67,10 +81,15 @@ __all__ = [
     "QaExample",
     "SamplingClientEvaluator",
     "SubmittingEvaluator",
+    "TaskEvaluator",
+    "TaskEvaluatorFactory",
     "TrainingClientEvaluator",
     "check_k",
+    "check_task",
+    "evaluator_kind_names",
     "examples_task",
     "extract_boxed",
+    "get_evaluator_kind",
     "get_grader",
     "grader_names",
     "is_sampling_evaluator",
@@ -83,6 +102,7 @@ __all__ = [
     "qa_examples",
     "read_task_file",
     "result_paths",
+    "split_kind",
     "task_from_rows",
     "task_names",
     "write_results",

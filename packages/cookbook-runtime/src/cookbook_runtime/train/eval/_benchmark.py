@@ -15,7 +15,7 @@ import asyncio
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -51,6 +51,8 @@ class BenchmarkResult:
     num_samples: int
     records: list[dict[str, Any]]
     settings: dict[str, Any]
+    scores: Mapping[str, float] = field(default_factory=dict)
+    """Further metrics the task's own scorers report (e.g. an inspect task's `accuracy`), by name."""
 
     @property
     def num_items(self) -> int:
@@ -78,9 +80,11 @@ class BenchmarkResult:
         )
 
     def metrics(self, prefix: str | None = None) -> dict[str, float]:
-        """`<prefix>/pass@k` for each k (prefix defaults to `eval/<name>`)."""
+        """`<prefix>/pass@k` for each k and `<prefix>/<score>` for each score (prefix defaults to `eval/<name>`)."""
         p = prefix if prefix is not None else f"{EVAL_DIR}/{self.name}"
-        return {f"{p}/pass@{k}": self.pass_at(k) for k in self.ks}
+        out = {f"{p}/pass@{k}": self.pass_at(k) for k in self.ks}
+        out.update({f"{p}/{name}": float(value) for name, value in self.scores.items()})
+        return out
 
     def summary(self) -> dict[str, Any]:
         """What `eval/<name>.json` holds."""
@@ -91,6 +95,7 @@ class BenchmarkResult:
             "correct_samples": self.correct_samples,
             "solved_items": self.solved_items,
             "pass_at_k": {str(k): self.pass_at(k) for k in self.ks},
+            **({"scores": dict(self.scores)} if self.scores else {}),
             "settings": self.settings,
         }
 

@@ -103,7 +103,8 @@ class EvaluateStage:
         else:
             client = await service.create_sampling_client(model_path=path)
         try:
-            evaluator = options.evaluator(renderer_for(renderer_name, client.tokenizer()), name=options.name)
+            renderer = renderer_for(renderer_name, client.tokenizer())
+            evaluator = options.evaluator(renderer, name=options.name, work_dir=ctx.run_dir.path)
             result = await evaluator.evaluate(client)
         finally:
             await client.close()
@@ -114,6 +115,7 @@ class EvaluateStage:
         return {
             "task": result.name,
             "pass_at_k": {str(k): result.pass_at(k) for k in result.ks},
+            **({"scores": dict(result.scores)} if result.scores else {}),
             "num_items": result.num_items,
             "num_samples": result.num_samples,
             "correct_samples": result.correct_samples,

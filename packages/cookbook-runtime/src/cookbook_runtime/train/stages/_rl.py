@@ -199,7 +199,7 @@ class RLTrainStage:
             seed=training.seed,
         )
         train, test = factory.build(env_options, env_ctx)
-        task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer)
+        task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer, work_dir=ctx.run_dir.path)
         sink = ctx.ports.metrics
         metric_logger, _ = setup_metric_loggers(
             ctx.run_dir.path,

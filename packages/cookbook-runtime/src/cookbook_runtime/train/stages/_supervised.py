@@ -173,7 +173,7 @@ class SupervisedTrainStage:
         if options.dataset_from_stage is not None:  # not checked in preflight: it did not exist yet
             _check_data(ref, training, train, test)
         evaluator = NllEvaluator(test, max_batches=options.max_eval_batches) if test is not None else None
-        task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer)
+        task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer, work_dir=ctx.run_dir.path)
         sink = ctx.ports.metrics
         log_dir = ctx.run_dir.path / options.log_subdir if options.log_subdir else ctx.run_dir.path
         metric_logger, _ = setup_metric_loggers(

@@ -1,0 +1,1 @@
+"""Inspect-ai tasks shipped with the adapter, for tests and as examples (no hub needed)."""
