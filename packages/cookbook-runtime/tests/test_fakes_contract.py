@@ -10,12 +10,14 @@ from cookbook_runtime.testing import (
     BLOB_STORE_CHECKS,
     DATASET_STORE_CHECKS,
     EMBEDDING_CHECKS,
+    FEEDBACK_STORE_CHECKS,
     HUB_CHECKS,
     METRICS_SINK_CHECKS,
     SERVICE_CHECKS,
     FakeBlobStore,
     FakeDatasetStore,
     FakeEmbeddingClient,
+    FakeFeedbackStore,
     FakeHubClient,
     FakeMetricsSink,
     FakeServiceClient,
@@ -73,3 +75,8 @@ async def test_metrics_sink_contract(check: Any) -> None:
     sink = FakeMetricsSink()
     await check(sink)
     assert sink.closed and sink.config is not None and len(sink.rows) == 4
+
+
+@pytest.mark.parametrize("check", FEEDBACK_STORE_CHECKS.values(), ids=list(FEEDBACK_STORE_CHECKS))
+async def test_feedback_store_contract(check: Any) -> None:
+    await check(FakeFeedbackStore())

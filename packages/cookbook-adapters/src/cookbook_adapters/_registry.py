@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cookbook_runtime.ports import AdapterInfo
 
-__all__ = ["EMBEDDINGS", "FILES", "HF", "LOCAL", "S3", "TINKER", "WANDB"]
+__all__ = ["EMBEDDINGS", "FILES", "HF", "LOCAL", "S3", "SQLITE", "TINKER", "WANDB"]
 
 LOCAL = AdapterInfo(
     name="local",
@@ -57,4 +57,9 @@ WANDB = AdapterInfo(
     description="Weights & Biases: each training stage's metrics as a W&B run.",
     extra="wandb",
     factories={"metrics": "cookbook_adapters.wandb:WandbMetricsSink"},
+)
+SQLITE = AdapterInfo(
+    name="sqlite",
+    description="Embedded SQLite file (stdlib sqlite3, WAL): the feedback store.",
+    factories={"feedback": "cookbook_adapters.sqlite:SQLiteFeedbackStore"},
 )

@@ -8,6 +8,7 @@
     ├── AdapterUnavailable     an adapter's optional dependencies are not installed
     ├── BackendError           a training/sampling backend or remote service failed
     ├── StorageError           a blob, dataset or hub operation failed
+    │   └── FeedbackEventNotFound  a feedback signal names an event the store does not hold
     └── StageFailed            a pipeline stage raised; carries the stage name
 
 Messages say what was wrong, where, and what to do, on one line, so the CLI can
@@ -24,6 +25,7 @@ __all__ = [
     "ConfigError",
     "CookbookError",
     "DataError",
+    "FeedbackEventNotFound",
     "PortNotConfigured",
     "StageFailed",
     "StorageError",
@@ -91,6 +93,17 @@ class BackendError(CookbookError):
 
 class StorageError(CookbookError):
     """A blob, dataset or hub operation failed."""
+
+
+class FeedbackEventNotFound(StorageError):
+    """A feedback signal names an inference event the feedback store does not hold."""
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        super().__init__(
+            f"no inference event {event_id!r} in the feedback store; "
+            "send feedback for an id a completion response returned"
+        )
 
 
 class StageFailed(CookbookError):

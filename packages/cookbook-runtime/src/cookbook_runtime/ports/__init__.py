@@ -1,6 +1,14 @@
 """Ports (protocols every outside system is reached through), adapters and manifests."""
 
 from cookbook_runtime.ports._container import Ports
+from cookbook_runtime.ports._feedback import (
+    FeedbackSignal,
+    InferenceEvent,
+    SignalKind,
+    TriggerRecord,
+    new_id,
+    utc_now,
+)
 from cookbook_runtime.ports._manifests import (
     BUILTIN_MANIFESTS,
     RUN_DIR_PLACEHOLDER,
@@ -53,6 +61,7 @@ from cookbook_runtime.ports._protocols import (
     CustomLossFn,
     DatasetStore,
     EmbeddingClient,
+    FeedbackStore,
     HubClient,
     MetricsSink,
     ModelRegistry,
@@ -91,8 +100,11 @@ __all__ = [
     "DeploymentStatus",
     "DeploymentStrategy",
     "EmbeddingClient",
+    "FeedbackSignal",
+    "FeedbackStore",
     "HealthCheck",
     "HubClient",
+    "InferenceEvent",
     "Lineage",
     "LineageEdge",
     "LineageKind",
@@ -108,9 +120,11 @@ __all__ = [
     "Rows",
     "SamplingClient",
     "ServiceClient",
+    "SignalKind",
     "StageChange",
     "TrafficSplit",
     "TrainingClient",
+    "TriggerRecord",
     "Unconfigured",
     "VersionComparison",
     "VersionRef",
@@ -127,10 +141,12 @@ __all__ = [
     "load_manifest",
     "load_manifest_file",
     "manifest_profile",
+    "new_id",
     "packaged_dataset_names",
     "packaged_dataset_path",
     "parse_model_spec",
     "register_packaged_dataset",
     "resolve_bindings",
     "user_manifest_path",
+    "utc_now",
 ]

@@ -12,6 +12,7 @@ from cookbook_runtime.ports._protocols import (
     BlobStore,
     DatasetStore,
     EmbeddingClient,
+    FeedbackStore,
     HubClient,
     MetricsSink,
     ServiceClient,
@@ -110,6 +111,10 @@ class Ports:
     @property
     def metrics(self) -> MetricsSink:
         return cast(MetricsSink, self.get("metrics"))
+
+    @property
+    def feedback(self) -> FeedbackStore:
+        return cast(FeedbackStore, self.get("feedback"))
 
     def created(self) -> dict[str, Any]:
         """Port objects created so far (used to close them at the end of a run)."""

@@ -76,6 +76,7 @@ BUILTIN_MANIFESTS: dict[str, Manifest] = {
             "service": _bind("local", root=f"{RUN_DIR_PLACEHOLDER}/checkpoints"),
             "datasets": _bind("files"),
             "blobs": _bind("files"),
+            "feedback": _bind("sqlite"),
         },
     ),
     "tinker": Manifest(
@@ -86,6 +87,7 @@ BUILTIN_MANIFESTS: dict[str, Manifest] = {
             "datasets": _bind("hf"),
             "blobs": _bind("files"),
             "hub": _bind("hf"),
+            "feedback": _bind("sqlite"),
         },
     ),
     "test": Manifest(

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from cookbook_runtime.ir import DatasetRef
+from cookbook_runtime.ports._feedback import (
+    FeedbackSignal,
+    InferenceEvent,
+    SignalKind,
+    TriggerRecord,
+)
 from cookbook_runtime.ports._model_types import (
     Deployment,
     DeploymentDraft,
@@ -44,6 +51,7 @@ __all__ = [
     "CustomLossFn",
     "DatasetStore",
     "EmbeddingClient",
+    "FeedbackStore",
     "HubClient",
     "MetricsSink",
     "ModelRegistry",
@@ -432,4 +440,73 @@ class ModelRegistry(Protocol):
 
     async def close(self) -> None:
         """Release connections; closing twice is a no-op."""
+
+
+@runtime_checkable
+class FeedbackStore(Protocol):
+    """Inference events of served models, users' signals on them, and trigger records.
+
+    The deploy endpoint logs an event per completion and accepts signals on them;
+    `check_triggers` and `export_feedback` read them back. Writing a record whose id is
+    already stored is a no-op when the record is the same and a `StorageError` when it
+    differs. Reads return records in time order (oldest first, or newest first with
+    `newest_first=True`, where `limit` then keeps the newest); `since` is strict.
+    """
+
+    async def log_event(self, event: InferenceEvent) -> None:
+        """Store one inference event."""
+        ...
+
+    async def get_event(self, event_id: str) -> InferenceEvent | None:
+        """The event with this id, or None."""
+        ...
+
+    async def add_signal(self, signal: FeedbackSignal) -> None:
+        """Store one signal; `FeedbackEventNotFound` if its event is not in the store."""
+        ...
+
+    async def events(
+        self,
+        *,
+        since: datetime | None = None,
+        model: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[InferenceEvent]:
+        """Events after `since`, of `model` if given, at most `limit`."""
+        ...
+
+    async def signals(
+        self,
+        *,
+        since: datetime | None = None,
+        event_id: str | None = None,
+        kinds: Sequence[SignalKind] | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[FeedbackSignal]:
+        """Signals after `since`, on `event_id` and of `kinds` if given, at most `limit`."""
+        ...
+
+    async def count(self, what: Literal["events", "signals"] = "events", *, since: datetime | None = None) -> int:
+        """How many events (or signals) were stored after `since` (all when None)."""
+        ...
+
+    async def add_trigger(self, record: TriggerRecord) -> None:
+        """Store one trigger evaluation."""
+        ...
+
+    async def triggers(
+        self,
+        *,
+        name: str | None = None,
+        fired: bool | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[TriggerRecord]:
+        """Trigger records, of trigger `name` and with `fired` if given, at most `limit`."""
+        ...
+
+    async def close(self) -> None:
+        """Release the store's resources. Closing twice is a no-op."""
         ...

@@ -30,7 +30,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PORT_NAMES: tuple[str, ...] = ("service", "datasets", "blobs", "hub", "embeddings", "metrics")
+PORT_NAMES: tuple[str, ...] = ("service", "datasets", "blobs", "hub", "embeddings", "metrics", "feedback")
 """Every port a manifest can wire, by the name manifests and `--port` use."""
 
 ENTRY_POINT_GROUP = "cookbook.adapters"
@@ -67,6 +67,7 @@ _BUILTINS: tuple[AdapterInfo, ...] = (
             "hub": "cookbook_runtime.testing.fakes:FakeHubClient",
             "embeddings": "cookbook_runtime.testing.fakes:FakeEmbeddingClient",
             "metrics": "cookbook_runtime.testing.fakes:FakeMetricsSink",
+            "feedback": "cookbook_runtime.testing._feedback:FakeFeedbackStore",
         },
     ),
     AdapterInfo(

@@ -1,12 +1,14 @@
 """Fakes of every port and the port-contract suite adapters are tested against."""
 
 from cookbook_runtime.testing._evaluators import RecordingEvaluator
+from cookbook_runtime.testing._feedback import FakeFeedbackStore
 from cookbook_runtime.testing._scripted import ScriptedSamplingClient
 from cookbook_runtime.testing._tokenizer import ByteTokenizer
 from cookbook_runtime.testing.contract import (
     BLOB_STORE_CHECKS,
     DATASET_STORE_CHECKS,
     EMBEDDING_CHECKS,
+    FEEDBACK_STORE_CHECKS,
     HUB_CHECKS,
     METRICS_SINK_CHECKS,
     SERVICE_CHECKS,
@@ -31,6 +33,7 @@ __all__ = [
     "BLOB_STORE_CHECKS",
     "DATASET_STORE_CHECKS",
     "EMBEDDING_CHECKS",
+    "FEEDBACK_STORE_CHECKS",
     "HUB_CHECKS",
     "METRICS_SINK_CHECKS",
     "SERVICE_CHECKS",
@@ -39,6 +42,7 @@ __all__ = [
     "FakeBlobStore",
     "FakeDatasetStore",
     "FakeEmbeddingClient",
+    "FakeFeedbackStore",
     "FakeHubClient",
     "FakeMetricsSink",
     "FakePending",

@@ -28,12 +28,14 @@ from cookbook_runtime.ports._protocols import (
     MetricsSink,
     ServiceClient,
 )
+from cookbook_runtime.testing._feedback_contract import FEEDBACK_STORE_CHECKS
 from cookbook_runtime.types import AdamParams, Datum, ModelInput, SamplingParams, TensorData
 
 __all__ = [
     "BLOB_STORE_CHECKS",
     "DATASET_STORE_CHECKS",
     "EMBEDDING_CHECKS",
+    "FEEDBACK_STORE_CHECKS",
     "HUB_CHECKS",
     "METRICS_SINK_CHECKS",
     "SERVICE_CHECKS",
