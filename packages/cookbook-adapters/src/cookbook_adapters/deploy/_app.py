@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from cookbook_runtime.errors import CookbookError
-from cookbook_runtime.ports import ServiceClient
+from cookbook_runtime.errors import CookbookError, FeedbackEventNotFound
+from cookbook_runtime.ports import FeedbackStore, ServiceClient
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -54,12 +54,16 @@ def _error_body(message: str, kind: str, param: str | None = None, code: str | N
 
 
 class EndpointState:
-    """A plan's loaded versions, its router and its event log."""
+    """A plan's loaded versions, its router and its event log.
 
-    def __init__(self, plan: DeploymentPlan, service: ServiceClient, events: EventLog | None) -> None:
+    The service and the feedback store stay the caller's: closing the app closes the
+    sampling clients it opened, not them.
+    """
+
+    def __init__(self, plan: DeploymentPlan, service: ServiceClient, feedback: FeedbackStore | None) -> None:
         self.plan = plan
         self.service = service
-        self.events = events
+        self.events = EventLog(feedback) if feedback is not None else None
         self.router = Router(plan)
         self.versions: dict[str, ServedVersion] = {}
         self.started_at = int(time.time())
@@ -113,6 +117,11 @@ def create_endpoint_app(state: EndpointState) -> FastAPI:
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(_error_body(str(exc), exc.kind, exc.param, exc.code), status_code=exc.status)
 
+    @app.exception_handler(FeedbackEventNotFound)
+    async def _no_event(_: Request, exc: FeedbackEventNotFound) -> JSONResponse:
+        return JSONResponse(_error_body(str(exc), "invalid_request_error", "event_id", "event_not_found"),
+                            status_code=404)
+
     @app.exception_handler(CookbookError)
     async def _cookbook_error(_: Request, exc: CookbookError) -> JSONResponse:
         return JSONResponse(_error_body(str(exc), "invalid_request_error"), status_code=400)
@@ -157,7 +166,7 @@ def create_endpoint_app(state: EndpointState) -> FastAPI:
         messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in body.messages]
         answers = await served.chat(messages, n=body.n, cap=body.token_cap(), temperature=body.temperature,
                                     top_p=body.top_p, seed=body.seed, stop=body.stop_strings())
-        event_id = await _log(state, served, "chat", body, answers, started, messages=messages)
+        event_id = await _log(state, served, "chat", body, answers, started, messages)
         created = int(time.time())
         head = {"id": event_id, "created": created, "model": state.version_id(served.version),
                 "system_fingerprint": served.version}
@@ -180,7 +189,8 @@ def create_endpoint_app(state: EndpointState) -> FastAPI:
         started = time.perf_counter()
         answers = await served.complete(body.prompt, n=body.n, cap=body.token_cap(), temperature=body.temperature,
                                         top_p=body.top_p, seed=body.seed, stop=body.stop_strings())
-        event_id = await _log(state, served, "completion", body, answers, started, messages=None)
+        prompt_message = [{"role": "user", "content": body.prompt}]
+        event_id = await _log(state, served, "completions", body, answers, started, prompt_message)
         head = {"id": event_id, "created": int(time.time()), "model": state.version_id(served.version),
                 "system_fingerprint": served.version}
         prefix = body.prompt if body.echo else ""
@@ -202,24 +212,28 @@ def create_endpoint_app(state: EndpointState) -> FastAPI:
     return app
 
 
-async def _log(state: EndpointState, served: ServedVersion, kind: str, body: ChatRequest | CompletionRequest,
-               answers: Answers, started: float, *, messages: list[dict[str, str]] | None) -> str:
+async def _log(state: EndpointState, served: ServedVersion, endpoint: str, body: ChatRequest | CompletionRequest,
+               answers: Answers, started: float, messages: list[dict[str, str]]) -> str:
+    """Count the request, log its choices as events; return the response id."""
     latency_ms = (time.perf_counter() - started) * 1000.0
     state.served[served.version] = state.served.get(served.version, 0) + 1
-    record = InferenceRecord(
-        model=state.plan.model,
-        version=served.version,
-        registry_id=served.source.registry_id,
-        endpoint=kind,
-        messages=messages,
-        prompt=answers.prompt_text,
-        completions=[a.text for a in answers.choices],
-        latency_ms=latency_ms,
-        params=body.model_dump(exclude={"messages", "prompt"}, exclude_none=True),
-    )
-    if state.events is None:
-        return f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex[:24]}"
-    return await state.events.log(record)
+    response_id = f"{'chatcmpl' if endpoint == 'chat' else 'cmpl'}-{uuid.uuid4().hex[:24]}"
+    if state.events is not None:
+        await state.events.log(
+            InferenceRecord(
+                response_id=response_id,
+                model=state.plan.model,
+                version=served.version,
+                served_as=state.version_id(served.version),
+                registry_id=served.source.registry_id,
+                endpoint=endpoint,
+                messages=messages,
+                completions=[a.text for a in answers.choices],
+                latency_ms=latency_ms,
+                params=body.model_dump(exclude={"messages", "prompt"}, exclude_none=True),
+            )
+        )
+    return response_id
 
 
 def _chat_chunks(head: dict[str, Any], served: ServedVersion, answers: Answers, *, usage: bool) -> Iterator[str]:

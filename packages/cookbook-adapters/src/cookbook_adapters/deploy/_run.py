@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import uvicorn
 from cookbook_runtime.errors import BackendError
-from cookbook_runtime.ports import ServiceClient
+from cookbook_runtime.ports import FeedbackStore, ServiceClient
 
 from cookbook_adapters.deploy._app import EndpointState, create_endpoint_app
-from cookbook_adapters.deploy._events import EventLog
 from cookbook_adapters.deploy._plan import DeploymentPlan
 
 __all__ = ["RunningEndpoint", "bind", "running_endpoint", "serve_endpoint"]
@@ -47,13 +46,13 @@ def serve_endpoint(
     plan: DeploymentPlan,
     service: ServiceClient,
     *,
-    events: EventLog | None = None,
+    feedback: FeedbackStore | None = None,
     host: str = "127.0.0.1",
     port: int = 8000,
     sock: socket.socket | None = None,
 ) -> None:
     """Serve `plan` until interrupted (or until the process is told to stop)."""
-    state = EndpointState(plan, service, events)
+    state = EndpointState(plan, service, feedback)
     sock = sock or bind(host, port)
     logger.info("serving %s (%s) on http://%s:%d/v1", plan.model, plan.strategy, host, sock.getsockname()[1])
     try:
@@ -82,13 +81,13 @@ def running_endpoint(
     plan: DeploymentPlan,
     service: ServiceClient,
     *,
-    events: EventLog | None = None,
+    feedback: FeedbackStore | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
     start_timeout_s: float = 120.0,
 ) -> Iterator[RunningEndpoint]:
     """Serve `plan` in a background thread (weights loaded before this yields); stop it on exit."""
-    state = EndpointState(plan, service, events)
+    state = EndpointState(plan, service, feedback)
     with bind(host, port) as sock:
         bound = int(sock.getsockname()[1])
         server = uvicorn.Server(_config(state, host, bound))

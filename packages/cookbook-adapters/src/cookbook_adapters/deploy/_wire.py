@@ -99,7 +99,9 @@ class FeedbackRequest(BaseModel):
     completion: str | None = Field(
         default=None, description="The edited or preferred completion (edit and preferred only)."
     )
+    score: float | None = Field(default=None, description="An optional numeric rating.")
     comment: str | None = Field(default=None, description="Free text kept with the signal.")
+    metadata: dict[str, Any] | None = Field(default=None, description="Anything else to keep (JSON values).")
 
 
 def sse(obj: dict[str, Any] | str) -> str:
