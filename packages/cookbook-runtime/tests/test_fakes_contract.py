@@ -12,12 +12,14 @@ from cookbook_runtime.testing import (
     EMBEDDING_CHECKS,
     HUB_CHECKS,
     METRICS_SINK_CHECKS,
+    REGISTRY_CHECKS,
     SERVICE_CHECKS,
     FakeBlobStore,
     FakeDatasetStore,
     FakeEmbeddingClient,
     FakeHubClient,
     FakeMetricsSink,
+    FakeModelRegistry,
     FakeServiceClient,
 )
 
@@ -73,3 +75,9 @@ async def test_metrics_sink_contract(check: Any) -> None:
     sink = FakeMetricsSink()
     await check(sink)
     assert sink.closed and sink.config is not None and len(sink.rows) == 4
+
+
+@pytest.mark.parametrize("check", REGISTRY_CHECKS.values(), ids=list(REGISTRY_CHECKS))
+async def test_registry_contract(check: Any) -> None:
+    blobs = FakeBlobStore()
+    await check((FakeModelRegistry(blobs), blobs))

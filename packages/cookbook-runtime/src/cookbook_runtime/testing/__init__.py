@@ -9,8 +9,10 @@ from cookbook_runtime.testing.contract import (
     EMBEDDING_CHECKS,
     HUB_CHECKS,
     METRICS_SINK_CHECKS,
+    REGISTRY_CHECKS,
     SERVICE_CHECKS,
     DatasetFactory,
+    RegistrySubject,
     ServiceSubject,
 )
 from cookbook_runtime.testing.fakes import (
@@ -19,6 +21,7 @@ from cookbook_runtime.testing.fakes import (
     FakeEmbeddingClient,
     FakeHubClient,
     FakeMetricsSink,
+    FakeModelRegistry,
     FakePending,
     FakeRows,
     FakeSamplingClient,
@@ -33,6 +36,7 @@ __all__ = [
     "EMBEDDING_CHECKS",
     "HUB_CHECKS",
     "METRICS_SINK_CHECKS",
+    "REGISTRY_CHECKS",
     "SERVICE_CHECKS",
     "ByteTokenizer",
     "DatasetFactory",
@@ -41,6 +45,7 @@ __all__ = [
     "FakeEmbeddingClient",
     "FakeHubClient",
     "FakeMetricsSink",
+    "FakeModelRegistry",
     "FakePending",
     "FakeRows",
     "FakeSamplingClient",
@@ -48,6 +53,7 @@ __all__ = [
     "FakeStates",
     "FakeTrainingClient",
     "RecordingEvaluator",
+    "RegistrySubject",
     "ScriptedSamplingClient",
     "ServiceSubject",
 ]
