@@ -138,7 +138,7 @@ class ArtifactSource(Spec):
 class ArtifactFile(Spec):
     """One stored file of an artifact."""
 
-    path: str = Field(description="'/'-separated path inside the artifact ('' for a single-file artifact).")
+    path: str = Field(description="'/'-separated path inside the folder, or the file name of a single-file artifact.")
     sha256: str = Field(description="Hex SHA-256 of the file's bytes.")
     size_bytes: int = Field(ge=0, description="File size in bytes.")
 

@@ -31,6 +31,7 @@ from cookbook_runtime.ports._model_types import (
     Registration,
     TrafficSplit,
     VersionComparison,
+    VersionRef,
     VersionSelector,
 )
 from cookbook_runtime.types import (
@@ -389,7 +390,7 @@ class ModelRegistry(Protocol):
         """Merge `metrics` into a version's metrics (an evaluation after registration); returns the version."""
         ...
 
-    async def compare(self, a: tuple[str, int], b: tuple[str, int]) -> VersionComparison:
+    async def compare(self, a: VersionRef, b: VersionRef) -> VersionComparison:
         """Two versions (of the same or different models) side by side: metrics, config and weights."""
         ...
 

@@ -11,8 +11,10 @@ from cookbook_runtime.testing.contract import (
     FEEDBACK_STORE_CHECKS,
     HUB_CHECKS,
     METRICS_SINK_CHECKS,
+    REGISTRY_CHECKS,
     SERVICE_CHECKS,
     DatasetFactory,
+    RegistrySubject,
     ServiceSubject,
 )
 from cookbook_runtime.testing.fakes import (
@@ -21,6 +23,7 @@ from cookbook_runtime.testing.fakes import (
     FakeEmbeddingClient,
     FakeHubClient,
     FakeMetricsSink,
+    FakeModelRegistry,
     FakePending,
     FakeRows,
     FakeSamplingClient,
@@ -36,6 +39,7 @@ __all__ = [
     "FEEDBACK_STORE_CHECKS",
     "HUB_CHECKS",
     "METRICS_SINK_CHECKS",
+    "REGISTRY_CHECKS",
     "SERVICE_CHECKS",
     "ByteTokenizer",
     "DatasetFactory",
@@ -45,6 +49,7 @@ __all__ = [
     "FakeFeedbackStore",
     "FakeHubClient",
     "FakeMetricsSink",
+    "FakeModelRegistry",
     "FakePending",
     "FakeRows",
     "FakeSamplingClient",
@@ -52,6 +57,7 @@ __all__ = [
     "FakeStates",
     "FakeTrainingClient",
     "RecordingEvaluator",
+    "RegistrySubject",
     "ScriptedSamplingClient",
     "ServiceSubject",
 ]
