@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cookbook_runtime.ports import AdapterInfo
 
-__all__ = ["EMBEDDINGS", "FILES", "HF", "LOCAL", "S3", "TINKER", "WANDB"]
+__all__ = ["EMBEDDINGS", "FILES", "HF", "LOCAL", "S3", "SQLITE", "TINKER", "WANDB"]
 
 LOCAL = AdapterInfo(
     name="local",
@@ -39,6 +39,12 @@ S3 = AdapterInfo(
     description="S3 and S3-compatible blob storage through boto3.",
     extra="s3",
     factories={"blobs": "cookbook_adapters.s3:S3BlobStore"},
+)
+SQLITE = AdapterInfo(
+    name="sqlite",
+    description="Embedded model registry: SQLite metadata (stdlib sqlite3, WAL), artifacts in the blobs port.",
+    factories={"registry": "cookbook_adapters.sqlite:SqliteModelRegistry"},
+    uses={"registry": ("blobs",)},
 )
 TINKER = AdapterInfo(
     name="tinker",
