@@ -40,6 +40,12 @@ S3 = AdapterInfo(
     extra="s3",
     factories={"blobs": "cookbook_adapters.s3:S3BlobStore"},
 )
+SQLITE = AdapterInfo(
+    name="sqlite",
+    description="Embedded model registry: SQLite metadata (stdlib sqlite3, WAL), artifacts in the blobs port.",
+    factories={"registry": "cookbook_adapters.sqlite:SqliteModelRegistry"},
+    uses={"registry": ("blobs",)},
+)
 TINKER = AdapterInfo(
     name="tinker",
     description="The Tinker training service through the official SDK.",
@@ -60,6 +66,11 @@ WANDB = AdapterInfo(
 )
 SQLITE = AdapterInfo(
     name="sqlite",
-    description="Embedded SQLite file (stdlib sqlite3, WAL): the feedback store.",
-    factories={"feedback": "cookbook_adapters.sqlite:SQLiteFeedbackStore"},
+    description="Embedded SQLite files (stdlib sqlite3, WAL): the model registry (artifacts in the blobs "
+    "port) and the feedback store.",
+    factories={
+        "registry": "cookbook_adapters.sqlite:SqliteModelRegistry",
+        "feedback": "cookbook_adapters.sqlite:SQLiteFeedbackStore",
+    },
+    uses={"registry": ("blobs",)},
 )

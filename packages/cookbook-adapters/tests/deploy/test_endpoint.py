@@ -16,12 +16,16 @@ from typing import Any
 
 import openai
 import pytest
-from cookbook_adapters.deploy import DeploymentPlan, RunningEndpoint, VersionSource, running_endpoint
+from cookbook_adapters.deploy import (
+    DeploymentPlan,
+    RunningEndpoint,
+    VersionSource,
+    running_endpoint,
+)
 from cookbook_adapters.local import TINY_CHAT, LocalServiceClient
 from cookbook_adapters.sqlite import SQLiteFeedbackStore
 from cookbook_runtime.train.renderers import get_renderer
 from cookbook_runtime.train.types import ModelInput, SamplingParams
-
 from deploy_checkpoints import Checkpoints
 
 MESSAGES = [{"role": "user", "content": "reverse a b c"}]

@@ -21,6 +21,18 @@ from cookbook_runtime.ports._manifests import (
     resolve_bindings,
     user_manifest_path,
 )
+from cookbook_runtime.ports._model_artifacts import (
+    fetch_artifact_files,
+    hash_artifacts,
+    store_artifacts,
+)
+from cookbook_runtime.ports._model_rules import (
+    check_stage_move,
+    compare_versions,
+    unknown_version,
+    updated_deployment,
+    weights_digest,
+)
 from cookbook_runtime.ports._model_types import (
     DEPLOYMENT_STATUSES,
     LINEAGE_KINDS,
@@ -133,9 +145,13 @@ __all__ = [
     "available_manifests",
     "bind_run_dir",
     "check_model_name",
+    "check_stage_move",
+    "compare_versions",
     "config_hash",
     "create_adapter",
+    "fetch_artifact_files",
     "get_adapter",
+    "hash_artifacts",
     "is_configured",
     "is_packaged_dataset",
     "load_manifest",
@@ -147,6 +163,10 @@ __all__ = [
     "parse_model_spec",
     "register_packaged_dataset",
     "resolve_bindings",
+    "store_artifacts",
+    "unknown_version",
+    "updated_deployment",
     "user_manifest_path",
     "utc_now",
+    "weights_digest",
 ]

@@ -6,17 +6,20 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from cookbook_runtime.errors import ConfigError, UnknownNameError
 from cookbook_runtime.ports._model_types import (
     MODEL_STAGES,
     Artifact,
+    Deployment,
     MetricDelta,
     ModelStage,
     ModelVersion,
     VersionComparison,
 )
 
-__all__ = ["check_stage_move", "compare_versions", "unknown_version", "weights_digest"]
+__all__ = ["check_stage_move", "compare_versions", "unknown_version", "updated_deployment", "weights_digest"]
 
 _ORDER: dict[ModelStage, int] = {"experiment": 0, "staging": 1, "production": 2}
 
@@ -71,3 +74,12 @@ def compare_versions(a: ModelVersion, b: ModelVersion) -> VersionComparison:
     return VersionComparison(
         a=a.ref, b=b.ref, metrics=metrics, config_changes=changes, same_weights=a.weights_sha256 == b.weights_sha256
     )
+
+
+def updated_deployment(current: Deployment, changes: Mapping[str, Any]) -> Deployment:
+    """`current` with `changes` (JSON-style values), or a one-line `ConfigError` if the result is invalid."""
+    try:
+        return Deployment.model_validate({**current.model_dump(), **changes})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"deployment {current.id!r}: {err['msg']}") from None

@@ -18,6 +18,7 @@ from cookbook_runtime.ports._model_rules import (
     check_stage_move,
     compare_versions,
     unknown_version,
+    updated_deployment,
     weights_digest,
 )
 from cookbook_runtime.ports._model_types import (
@@ -231,7 +232,7 @@ class FakeModelRegistry:
             changes["endpoint"] = endpoint
         if detail is not None:
             changes["detail"] = detail
-        updated = Deployment.model_validate({**current.model_dump(), **changes})
+        updated = updated_deployment(current, changes)
         self._activate(updated)
         self.deployments[deployment_id] = updated
         return updated
