@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 ENDPOINT_RECORD = "endpoint.json"
 _BOUND = "endpoint.port"
 
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+"""Endpoints this process started, kept so they are reaped when stopped (and not reported as leaked)."""
+
 
 @dataclass(frozen=True)
 class HealthProbe:
@@ -136,6 +139,7 @@ def start_endpoint_process(
     with log.open("ab") as sink:
         proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
+    _CHILDREN[proc.pid] = proc
     deadline = time.monotonic() + start_timeout_s
     base_url = None
     try:
@@ -169,6 +173,17 @@ def _tail(log: Path, lines: int = 5) -> str:
 
 def _terminate(pid: int, timeout_s: float = 20.0) -> bool:
     """SIGTERM `pid` (then SIGKILL after `timeout_s`); True when it was running."""
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        if child.poll() is not None:
+            return False
+        child.terminate()
+        try:
+            child.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        return True
     if not _alive(pid):
         return False
     os.kill(pid, signal.SIGTERM)

@@ -105,10 +105,10 @@ class DeployStage:
                 parse_model_spec(spec)
         if options.canary is not None:
             if options.model is None:
-                raise ConfigError("stage 'deploy': a canary needs `model` (the stable version) too")
+                raise ConfigError("a canary needs `model` (the stable version) too")
             if parse_model_spec(options.canary)[0] != parse_model_spec(options.model)[0]:
                 raise ConfigError(
-                    f"stage 'deploy': canary {options.canary!r} must be a version of {options.model!r}'s model"
+                    f"canary {options.canary!r} must be a version of {options.model!r}'s model"
                 )
 
     async def _plan(self, ctx: Context, options: DeployOptions, registry: ModelRegistry | None) -> DeploymentPlan:
