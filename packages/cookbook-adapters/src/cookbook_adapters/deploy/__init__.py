@@ -41,6 +41,7 @@ __all__ = [
     "source_from_checkpoint",
     "source_from_registry",
     "source_from_run",
+    "source_from_version",
     "start_endpoint_process",
     "stop_endpoint_process",
     "stop_run_endpoint",
@@ -72,6 +73,7 @@ _WHERE = {
     "source_from_checkpoint": "_sources",
     "source_from_registry": "_sources",
     "source_from_run": "_sources",
+    "source_from_version": "_sources",
     "require_server_extra": "_extra",
 }
 

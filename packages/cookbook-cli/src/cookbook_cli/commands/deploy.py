@@ -60,31 +60,28 @@ def _deploy_module() -> Any:
 async def _plan(req: DeployRequest, deploy: Any, registry: Any) -> Any:
     from cookbook_cli._runs import is_run_dir
 
-    cache = _weights_cache()
     candidate = None
-    if deploy.looks_like_path(req.target):
+    if _looks_like_path(req.target):
         path = Path(req.target).expanduser()
-        if req.canary is not None:
-            raise ConfigError("--canary needs a registered model as TARGET (NAME:VERSION); a path serves one version")
-        if not path.exists():
-            raise ConfigError(f"{req.target!r} does not exist; pass a run directory, a sampler folder or NAME:VERSION")
         if path.is_dir() and is_run_dir(path):
             primary = deploy.source_from_run(path)
         else:
             primary = deploy.source_from_checkpoint(path, base_model=req.base_model)
         name = req.name or path.resolve().name
     else:
-        from cookbook_runtime.ports import is_configured, parse_model_spec
+        from cookbook_runtime.ports import is_configured
 
-        model, _ = parse_model_spec(req.target)
-        if req.canary is not None and parse_model_spec(req.canary)[0] != model:
-            raise ConfigError(f"--canary {req.canary!r} must be another version of {model!r} (write {model}:VERSION)")
         if not is_configured(registry):
             raise ConfigError(f"manifest {req.manifest!r} wires no registry; deploy a path, or use a manifest with one")
-        found, primary = await deploy.source_from_registry(registry, req.target, cache)
+        from cookbook_runtime.ports import parse_model_spec
+
+        found = await registry.get(*parse_model_spec(req.target))
+        other = None if req.canary is None else await registry.get(*parse_model_spec(req.canary))
+        cache = _weights_cache()  # imports the local engine: only once the versions are known to exist
+        primary = await deploy.source_from_version(registry, found, cache)
         name = req.name or found.name
-        if req.canary is not None:
-            _, candidate = await deploy.source_from_registry(registry, req.canary, cache)
+        if other is not None:
+            candidate = await deploy.source_from_version(registry, other, cache)
     return deploy.DeploymentPlan.parse(
         {
             "model": name,
@@ -98,10 +95,31 @@ async def _plan(req: DeployRequest, deploy: Any, registry: Any) -> Any:
     )
 
 
+def _looks_like_path(target: str) -> bool:
+    return "/" in target or target.startswith(".") or Path(target).expanduser().exists()
+
+
 def _weights_cache() -> Path:
     from cookbook_adapters.local._paths import cache_root
 
     return cache_root() / "deploy"
+
+
+def _validate(req: DeployRequest) -> None:
+    """Check what needs no model, registry or port first, so bad input is one line and nothing starts."""
+    from cookbook_runtime.ports import parse_model_spec
+
+    if not 0.0 < req.weight < 1.0:
+        raise ConfigError(f"--weight must be between 0 and 1 (exclusive), got {req.weight}")
+    if _looks_like_path(req.target) and not Path(req.target).expanduser().exists():
+        raise ConfigError(f"{req.target!r} does not exist; pass a run directory, a sampler folder or NAME:VERSION")
+    if req.canary is None:
+        return
+    if _looks_like_path(req.target):
+        raise ConfigError("--canary needs a registered model as TARGET (NAME:VERSION); a path serves one version")
+    model, _ = parse_model_spec(req.target)
+    if parse_model_spec(req.canary)[0] != model:
+        raise ConfigError(f"--canary {req.canary!r} must be another version of {model!r} (write {model}:VERSION)")
 
 
 def deploy_command(req: DeployRequest) -> None:
@@ -109,8 +127,11 @@ def deploy_command(req: DeployRequest) -> None:
 
     from cookbook_cli.commands.chat import _check_port_free
 
-    if not 0.0 < req.weight < 1.0:
-        raise ConfigError(f"--weight must be between 0 and 1 (exclusive), got {req.weight}")
+    _validate(req)
+    if not _looks_like_path(req.target):
+        from cookbook_runtime.ports import parse_model_spec
+
+        parse_model_spec(req.target)
     _check_port_free(req.host, req.port)
     deploy = _deploy_module()
     records = importlib.import_module("cookbook_adapters.deploy._records")
