@@ -47,6 +47,17 @@ def test_an_unknown_registered_model_names_what_is_known(cli: Any, tmp_path: Pat
     assert result.exit_code == 2 and "nope" in result.stderr, result.output
 
 
+def test_stop_says_when_a_run_has_no_endpoint(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    result = cli("deploy", "run", "--stop")
+    assert result.exit_code == 0 and "no endpoint is recorded in run" in result.stdout, result.output
+
+
+def test_stop_of_a_missing_run_is_exit_2(cli: Any) -> None:
+    result = cli("deploy", "nowhere", "--stop")
+    assert result.exit_code == 2 and "is not a directory" in result.stderr, result.output
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,6 +107,7 @@ async def _register_two(root: Path, cache: Path) -> None:
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     pytest.importorskip("torch")
     pytest.importorskip("fastapi")
+    pytest.importorskip("openai")
     from cookbook_adapters.local import tiny_chat_dir
 
     cache = tmp_path / "cache"

@@ -123,3 +123,14 @@ def test_the_deployment_is_recorded_active_with_its_health_check(deployed: Deplo
                                                              deployed.outputs["url"])
     assert [(t.version, t.weight) for t in d.traffic] == [(1, 0.5), (2, 0.5)]
     assert d.health is not None and d.health.ok and '"status": "ok"' in d.health.detail
+
+
+def test_stopping_ends_the_process_and_terminates_the_deployment(deployed: Deployed) -> None:
+    # Last in this module: later tests would find no endpoint.
+    stopped = asyncio.run(stop_run_endpoint(deployed.run_dir, deployed.registry))
+    assert stopped is not None and stopped.pid == deployed.outputs["pid"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(stopped.pid, 0)
+    assert read_endpoint(deployed.run_dir / "deploy") is None
+    status = asyncio.run(deployed.registry.get_deployment(deployed.outputs["deployment_id"])).status
+    assert status == "terminated"

@@ -12,8 +12,18 @@ from pathlib import Path
 
 import openai
 import pytest
-from cookbook_adapters.deploy import DeploymentPlan, probe_health, running_endpoint, source_from_registry
-from cookbook_adapters.deploy._records import local_target, record_deployment, record_health, record_stopped
+from cookbook_adapters.deploy import (
+    DeploymentPlan,
+    probe_health,
+    running_endpoint,
+    source_from_registry,
+)
+from cookbook_adapters.deploy._records import (
+    local_target,
+    record_deployment,
+    record_health,
+    record_stopped,
+)
 from cookbook_adapters.files import FileBlobStore
 from cookbook_adapters.local import TINY_CHAT, LocalServiceClient
 from cookbook_adapters.sqlite import SqliteModelRegistry

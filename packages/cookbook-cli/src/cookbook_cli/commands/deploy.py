@@ -174,18 +174,21 @@ def stop_command(run_dir: Path, manifest: str) -> None:
     from cookbook_runtime.runtime import Runtime
 
     stage = importlib.import_module("cookbook_adapters.deploy._stage")
+    process = importlib.import_module("cookbook_adapters.deploy._process")
+    console = out_console()
+    if not run_dir.is_dir():
+        raise ConfigError(f"{str(run_dir)!r} is not a directory; pass the run whose deploy stage started an endpoint")
+    if process.read_endpoint(run_dir / stage.ENDPOINT_FOLDER) is None:
+        console.print(f"no endpoint is recorded in {run_dir}", highlight=False)
+        return
     ports = Runtime(manifest).ports()
-    registry = ports.registry if is_configured(ports.registry) else None
 
     async def stop() -> Any:
         try:
+            registry = ports.registry if is_configured(ports.registry) else None
             return await stage.stop_run_endpoint(run_dir, registry)
         finally:
             await ports.aclose(raise_errors=False)
 
     stopped = asyncio.run(stop())
-    console = out_console()
-    if stopped is None:
-        console.print(f"no endpoint is recorded in {run_dir}", highlight=False)
-    else:
-        console.print(f"stopped the endpoint on {stopped.base_url} (pid {stopped.pid})", highlight=False)
+    console.print(f"stopped the endpoint on {stopped.base_url} (pid {stopped.pid})", highlight=False)
