@@ -259,3 +259,15 @@ def test_canary_health_lists_both_versions_and_counts(canary: RunningEndpoint, t
     with urllib.request.urlopen(f"{canary.base_url}/health") as r:
         body = json.loads(r.read())
     assert body["versions"] == ["1", "2"] and body["weight"] == 0.3 and body["strategy"] == "canary"
+
+
+def test_weights_that_do_not_load_fail_the_start_with_the_reason(
+    service: LocalServiceClient, tmp_path: Path
+) -> None:
+    from cookbook_runtime.errors import CookbookError
+
+    missing = VersionSource(version="9", sampler_path=str(tmp_path / "no-weights"), base_model=TINY_CHAT)
+    with pytest.raises(CookbookError, match="no saved sampler weights"), running_endpoint(
+        DeploymentPlan(model="tiny", primary=missing), service
+    ):
+        pass

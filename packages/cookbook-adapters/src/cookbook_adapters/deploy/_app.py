@@ -69,10 +69,17 @@ class EndpointState:
         self.started_at = int(time.time())
         self.served: dict[str, int] = {v.version: 0 for v in plan.versions()}
         """Requests answered per version since start (what `/health` reports)."""
+        self.load_error: BaseException | None = None
+        """Why loading the weights failed (the server then never starts), for the caller to report."""
 
     async def load(self) -> None:
-        for source in self.plan.versions():
-            self.versions[source.version] = await load_version(self.service, source)
+        try:
+            for source in self.plan.versions():
+                self.versions[source.version] = await load_version(self.service, source)
+        except BaseException as exc:
+            self.load_error = exc
+            await self.close()
+            raise
 
     async def close(self) -> None:
         for served in self.versions.values():

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
-from cookbook_runtime.errors import BackendError
+from cookbook_runtime.errors import BackendError, CookbookError
 from cookbook_runtime.ports import FeedbackStore, ServiceClient
 
 from cookbook_adapters.deploy._app import EndpointState, create_endpoint_app
@@ -91,14 +91,23 @@ def running_endpoint(
     with bind(host, port) as sock:
         bound = int(sock.getsockname()[1])
         server = uvicorn.Server(_config(state, host, bound))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                  name="cookbook-endpoint")
+        def serve() -> None:
+            try:
+                server.run(sockets=[sock])
+            except SystemExit:  # uvicorn exits when startup (loading the weights) fails: see load_error
+                logger.debug("endpoint thread stopped: startup failed")
+
+        thread = threading.Thread(target=serve, daemon=True, name="cookbook-endpoint")
         thread.start()
         try:
             deadline = time.monotonic() + start_timeout_s
             while not server.started:
                 if not thread.is_alive() or time.monotonic() > deadline:
-                    raise BackendError(f"the endpoint for {plan.model!r} did not start on {host}:{bound}")
+                    cause = state.load_error
+                    if isinstance(cause, CookbookError):
+                        raise cause
+                    why = f": {type(cause).__name__}: {cause}" if cause is not None else ""
+                    raise BackendError(f"the endpoint for {plan.model!r} did not start on {host}:{bound}{why}")
                 time.sleep(0.02)
             yield RunningEndpoint(f"http://{host}:{bound}", state)
         finally:
