@@ -13,6 +13,7 @@ from cookbook_runtime.testing import (
     FEEDBACK_STORE_CHECKS,
     HUB_CHECKS,
     METRICS_SINK_CHECKS,
+    REGISTRY_CHECKS,
     SERVICE_CHECKS,
     FakeBlobStore,
     FakeDatasetStore,
@@ -20,6 +21,7 @@ from cookbook_runtime.testing import (
     FakeFeedbackStore,
     FakeHubClient,
     FakeMetricsSink,
+    FakeModelRegistry,
     FakeServiceClient,
 )
 
@@ -80,3 +82,9 @@ async def test_metrics_sink_contract(check: Any) -> None:
 @pytest.mark.parametrize("check", FEEDBACK_STORE_CHECKS.values(), ids=list(FEEDBACK_STORE_CHECKS))
 async def test_feedback_store_contract(check: Any) -> None:
     await check(FakeFeedbackStore())
+
+
+@pytest.mark.parametrize("check", REGISTRY_CHECKS.values(), ids=list(REGISTRY_CHECKS))
+async def test_registry_contract(check: Any) -> None:
+    blobs = FakeBlobStore()
+    await check((FakeModelRegistry(blobs), blobs))

@@ -64,6 +64,11 @@ WANDB = AdapterInfo(
 )
 SQLITE = AdapterInfo(
     name="sqlite",
-    description="Embedded SQLite file (stdlib sqlite3, WAL): the feedback store.",
-    factories={"feedback": "cookbook_adapters.sqlite:SQLiteFeedbackStore"},
+    description="Embedded SQLite files (stdlib sqlite3, WAL): the model registry (artifacts in the blobs "
+    "port) and the feedback store.",
+    factories={
+        "registry": "cookbook_adapters.sqlite:SqliteModelRegistry",
+        "feedback": "cookbook_adapters.sqlite:SQLiteFeedbackStore",
+    },
+    uses={"registry": ("blobs",)},
 )

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cookbook_adapters.sqlite import SCHEMA_VERSION, SQLiteFeedbackStore, default_feedback_path
+from cookbook_adapters.sqlite import FEEDBACK_SCHEMA_VERSION as SCHEMA_VERSION
+from cookbook_adapters.sqlite import SQLiteFeedbackStore, default_feedback_path
 from cookbook_runtime.errors import StorageError
 from cookbook_runtime.ports import FeedbackSignal, InferenceEvent, create_adapter, load_manifest
 from cookbook_runtime.testing import FEEDBACK_STORE_CHECKS

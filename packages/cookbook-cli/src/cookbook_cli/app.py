@@ -315,6 +315,47 @@ def serve(
     serve_local(host, port, model)
 
 
+@app.command()
+def deploy(
+    target: Annotated[
+        str,
+        typer.Argument(help="A registered model (NAME, NAME:VERSION, NAME:STAGE), a run directory or a sampler folder."),
+    ],
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on (no authentication).")] = "127.0.0.1",
+    canary: Annotated[
+        str | None, typer.Option("--canary", help="Another version (NAME:VERSION) taking --weight of the traffic.")
+    ] = None,
+    weight: Annotated[float, typer.Option("--weight", help="Share of requests the canary serves (0..1).")] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the canary split.")] = 0,
+    name: Annotated[str | None, typer.Option("--name", help="Model name clients send (default: the model's).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Base model of a sampler folder (default: read from it).")
+    ] = None,
+    manifest: ManifestOpt = "local",
+    no_feedback: Annotated[
+        bool, typer.Option("--no-feedback", help="Do not log requests to the manifest's feedback store.")
+    ] = False,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop the endpoint a run's deploy stage started (TARGET is the run).")
+    ] = False,
+) -> None:
+    """Serve a model on an OpenAI-compatible endpoint (/v1/chat/completions, /v1/completions)."""
+    if stop:
+        from cookbook_cli.commands.deploy import stop_command
+
+        stop_command(Path(target), manifest)
+        return
+    from cookbook_cli.commands.deploy import DeployRequest, deploy_command
+
+    deploy_command(
+        DeployRequest(
+            target=target, host=host, port=port, canary=canary, weight=weight, seed=seed, name=name,
+            base_model=model, manifest=manifest, log_feedback=not no_feedback,
+        )
+    )
+
+
 def main() -> None:
     """Console-script entry point.
 

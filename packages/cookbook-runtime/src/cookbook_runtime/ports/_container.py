@@ -15,6 +15,7 @@ from cookbook_runtime.ports._protocols import (
     FeedbackStore,
     HubClient,
     MetricsSink,
+    ModelRegistry,
     ServiceClient,
     WeightsExporter,
 )
@@ -56,6 +57,7 @@ class Ports:
             if not info.serves(port):
                 create_adapter(binding.adapter, port)  # raises the explanatory ConfigError
         self._objects: dict[str, Any] = dict(objects)
+        self._creating: set[str] = set()
         for port in objects:
             self._bindings[port] = PortBinding(adapter=f"<{type(objects[port]).__name__}>")
 
@@ -73,7 +75,8 @@ class Ports:
                 factory = load_factory(info, port)
             except AdapterUnavailable:
                 continue
-            check_options(factory, binding.options, binding.adapter, port)
+            uses = dict.fromkeys(info.uses.get(port, ()))
+            check_options(factory, {**binding.options, **uses}, binding.adapter, port)
 
     @property
     def bindings(self) -> dict[str, PortBinding]:
@@ -85,8 +88,15 @@ class Ports:
         if port not in PORT_NAMES:
             raise ConfigError(f"unknown port {port!r}; ports: {', '.join(PORT_NAMES)}")
         if port not in self._objects:
+            if port in self._creating:
+                raise ConfigError(f"port {port!r} uses itself through {sorted(self._creating)}; rewire the manifest")
             binding = self._bindings[port]
-            self._objects[port] = create_adapter(binding.adapter, port, binding.options)
+            self._creating.add(port)
+            try:
+                uses = {dep: self.get(dep) for dep in get_adapter(binding.adapter).uses.get(port, ())}
+                self._objects[port] = create_adapter(binding.adapter, port, binding.options, uses=uses)
+            finally:
+                self._creating.discard(port)
         return self._objects[port]
 
     @property
@@ -120,6 +130,10 @@ class Ports:
     @property
     def exporter(self) -> WeightsExporter:
         return cast(WeightsExporter, self.get("exporter"))
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return cast(ModelRegistry, self.get("registry"))
 
     def created(self) -> dict[str, Any]:
         """Port objects created so far (used to close them at the end of a run)."""

@@ -71,23 +71,26 @@ def _bind(adapter: str, **options: object) -> PortBinding:
 BUILTIN_MANIFESTS: dict[str, Manifest] = {
     "local": Manifest(
         name="local",
-        description="Embedded PyTorch backend on this machine; local files; offline.",
+        description="Embedded PyTorch backend on this machine; local files; SQLite model registry; offline.",
         ports={
             "service": _bind("local", root=f"{RUN_DIR_PLACEHOLDER}/checkpoints"),
             "datasets": _bind("files"),
             "blobs": _bind("files"),
+            "registry": _bind("sqlite"),
             "feedback": _bind("sqlite"),
             "exporter": _bind("local"),
         },
     ),
     "tinker": Manifest(
         name="tinker",
-        description="The Tinker training service (TINKER_BASE_URL / TINKER_API_KEY); HF datasets.",
+        description="The Tinker training service (TINKER_BASE_URL / TINKER_API_KEY); HF datasets; "
+        "a local SQLite registry keeping tinker:// checkpoints as references.",
         ports={
             "service": _bind("tinker"),
             "datasets": _bind("hf"),
             "blobs": _bind("files"),
             "hub": _bind("hf"),
+            "registry": _bind("sqlite"),
             "feedback": _bind("sqlite"),
             "exporter": _bind("local"),
         },

@@ -7,6 +7,7 @@ waits for the output. A client executes requests in submission order.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,20 @@ from cookbook_runtime.ports._feedback import (
     InferenceEvent,
     SignalKind,
     TriggerRecord,
+)
+from cookbook_runtime.ports._model_types import (
+    Deployment,
+    DeploymentDraft,
+    DeploymentStatus,
+    HealthCheck,
+    Lineage,
+    ModelStage,
+    ModelVersion,
+    Registration,
+    TrafficSplit,
+    VersionComparison,
+    VersionRef,
+    VersionSelector,
 )
 from cookbook_runtime.types import (
     AdamParams,
@@ -41,6 +56,7 @@ __all__ = [
     "FeedbackStore",
     "HubClient",
     "MetricsSink",
+    "ModelRegistry",
     "Pending",
     "Rows",
     "SamplingClient",
@@ -326,6 +342,107 @@ class EmbeddingClient(Protocol):
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, all of the same dimension."""
         ...
+
+
+@runtime_checkable
+class ModelRegistry(Protocol):
+    """Versions of trained models, their artifacts, lineage, stages and deployments.
+
+    Errors: an unknown model, version or deployment raises `UnknownNameError` (a
+    `ConfigError`) naming what is known; an invalid request (a stage move the
+    lifecycle forbids, a parent that does not exist) raises `ConfigError`; storage
+    failures raise `StorageError`. Every write is atomic: after a crash a registry
+    holds the version (or stage change, or deployment) entirely or not at all.
+    """
+
+    async def register(self, registration: Registration) -> ModelVersion:
+        """Add the next version of `registration.name` in stage `experiment`, storing its artifacts.
+
+        Artifacts given by `path` are copied into the blob store with their SHA-256 and
+        size; those given by `uri` are kept as references. Idempotent: when the model
+        already has a version with the same config hash and the same artifact checksums,
+        that version is returned unchanged and nothing new is written. The parent, if
+        any, must already be registered.
+        """
+        ...
+
+    async def get(self, name: str, version: VersionSelector = None) -> ModelVersion:
+        """One version: by number, the newest in a stage (`"production"`), or the newest (None)."""
+        ...
+
+    async def list(self, name: str | None = None, *, stage: ModelStage | None = None) -> list[ModelVersion]:
+        """Versions of `name` (or of every model), optionally only those in `stage`, by name then version."""
+        ...
+
+    async def promote(self, name: str, version: int, to: ModelStage, *, reason: str = "") -> ModelVersion:
+        """Move a version to stage `to`, recording the change in its history.
+
+        Allowed: forward along experiment -> staging -> production (skipping is fine),
+        any stage -> archived, and archived -> staging or production. Moving into
+        production archives the model's previous production version. Anything else
+        (backwards, or to the stage it is in) is a `ConfigError`.
+        """
+        ...
+
+    async def refuse_promotion(self, name: str, version: int, to: ModelStage, *, reason: str) -> ModelVersion:
+        """Record in the version's history that a promotion to `to` was refused (a failed gate), moving nothing."""
+        ...
+
+    async def set_metrics(self, name: str, version: int, metrics: Mapping[str, float]) -> ModelVersion:
+        """Merge `metrics` into a version's metrics (an evaluation after registration); returns the version."""
+        ...
+
+    async def compare(self, a: VersionRef, b: VersionRef) -> VersionComparison:
+        """Two versions (of the same or different models) side by side: metrics, config and weights."""
+        ...
+
+    async def lineage(self, name: str, version: int) -> Lineage:
+        """The version's ancestors (nearest first) and all its descendants."""
+        ...
+
+    async def fetch_artifact(self, name: str, version: int, artifact: str, dest: Path) -> Path:
+        """Copy a stored artifact out of the blob store under the folder `dest`, checking its SHA-256.
+
+        A folder artifact's files land under `dest` (which is returned); a single-file
+        artifact lands at `dest / <its original file name>` (which is returned). An
+        external artifact cannot be fetched: `ConfigError` naming its uri.
+        """
+        ...
+
+    async def record_deployment(self, draft: DeploymentDraft) -> Deployment:
+        """Record a deployment of versions of `draft.name`; the versions must exist.
+
+        When a deployment becomes `active` (here or in `update_deployment`), every other
+        active deployment on the same target becomes `terminated` in the same write: a
+        target serves one deployment at a time.
+        """
+        ...
+
+    async def get_deployment(self, deployment_id: str) -> Deployment:
+        """One deployment by id."""
+        ...
+
+    async def list_deployments(
+        self, name: str | None = None, *, target: str | None = None, status: DeploymentStatus | None = None
+    ) -> builtins.list[Deployment]:
+        """Deployments, optionally of one model, target or status, oldest first."""
+        ...
+
+    async def update_deployment(
+        self,
+        deployment_id: str,
+        *,
+        status: DeploymentStatus | None = None,
+        health: HealthCheck | None = None,
+        traffic: Sequence[TrafficSplit] | None = None,
+        endpoint: str | None = None,
+        detail: str | None = None,
+    ) -> Deployment:
+        """Change the given fields of a deployment (None leaves a field as it is)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; closing twice is a no-op."""
 
 
 @runtime_checkable

@@ -30,7 +30,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PORT_NAMES: tuple[str, ...] = ("service", "datasets", "blobs", "hub", "embeddings", "metrics", "feedback", "exporter")
+PORT_NAMES: tuple[str, ...] = (
+    "service", "datasets", "blobs", "hub", "embeddings", "metrics", "registry", "feedback", "exporter"
+)
 """Every port a manifest can wire, by the name manifests and `--port` use."""
 
 ENTRY_POINT_GROUP = "cookbook.adapters"
@@ -41,7 +43,9 @@ class AdapterInfo:
     """An adapter: which ports it serves, where each factory lives, which extra it needs.
 
     `factories` maps a port name to `"module:callable"`; the callable takes the
-    binding's options as keyword arguments and returns the port object.
+    binding's options as keyword arguments and returns the port object. `uses` maps
+    a port name to the other ports its factory is also given, as keyword arguments
+    named after them (a registry that keeps artifacts in `blobs` takes `blobs=`).
     """
 
     name: str
@@ -50,6 +54,7 @@ class AdapterInfo:
     extra: str | None = None
     distribution: str = "cookbook-adapters"
     requires: tuple[str, ...] = field(default_factory=tuple)
+    uses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def serves(self, port: str) -> bool:
         return port in self.factories
@@ -67,9 +72,11 @@ _BUILTINS: tuple[AdapterInfo, ...] = (
             "hub": "cookbook_runtime.testing.fakes:FakeHubClient",
             "embeddings": "cookbook_runtime.testing.fakes:FakeEmbeddingClient",
             "metrics": "cookbook_runtime.testing.fakes:FakeMetricsSink",
+            "registry": "cookbook_runtime.testing.fakes:FakeModelRegistry",
             "feedback": "cookbook_runtime.testing._feedback:FakeFeedbackStore",
             "exporter": "cookbook_runtime.testing._exporter:FakeWeightsExporter",
         },
+        uses={"registry": ("blobs",)},
     ),
     AdapterInfo(
         name="unconfigured",
@@ -122,8 +129,10 @@ def load_factory(info: AdapterInfo, port: str) -> Callable[..., Any]:
     return factory
 
 
-def create_adapter(name: str, port: str, options: Mapping[str, Any] | None = None) -> Any:
-    """Instantiate adapter `name` for `port` with `options`."""
+def create_adapter(
+    name: str, port: str, options: Mapping[str, Any] | None = None, *, uses: Mapping[str, Any] | None = None
+) -> Any:
+    """Instantiate adapter `name` for `port` with `options` and the port objects it `uses`, by port name."""
     info = get_adapter(name)
     if not info.serves(port):
         serving = sorted(n for n, i in adapter_registry().items() if i.serves(port))
@@ -134,6 +143,13 @@ def create_adapter(name: str, port: str, options: Mapping[str, Any] | None = Non
     opts = dict(options or {})
     if name == "unconfigured":
         opts = {"port": port}
+    clash = sorted(set(opts) & set(info.uses.get(port, ())))
+    if clash:
+        raise ConfigError(
+            f"adapter {name!r} on port {port!r} takes {clash} from the manifest's port(s) of that name, "
+            "not as options: wire those ports instead"
+        )
+    opts.update({dep: obj for dep, obj in (uses or {}).items() if dep in info.uses.get(port, ())})
     check_options(factory, opts, name, port)
     return factory(**opts)  # a TypeError from inside the adapter is its bug, not bad options
 

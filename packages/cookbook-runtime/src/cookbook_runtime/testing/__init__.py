@@ -12,8 +12,10 @@ from cookbook_runtime.testing.contract import (
     FEEDBACK_STORE_CHECKS,
     HUB_CHECKS,
     METRICS_SINK_CHECKS,
+    REGISTRY_CHECKS,
     SERVICE_CHECKS,
     DatasetFactory,
+    RegistrySubject,
     ServiceSubject,
 )
 from cookbook_runtime.testing.fakes import (
@@ -22,6 +24,7 @@ from cookbook_runtime.testing.fakes import (
     FakeEmbeddingClient,
     FakeHubClient,
     FakeMetricsSink,
+    FakeModelRegistry,
     FakePending,
     FakeRows,
     FakeSamplingClient,
@@ -37,6 +40,7 @@ __all__ = [
     "FEEDBACK_STORE_CHECKS",
     "HUB_CHECKS",
     "METRICS_SINK_CHECKS",
+    "REGISTRY_CHECKS",
     "SERVICE_CHECKS",
     "ByteTokenizer",
     "DatasetFactory",
@@ -46,6 +50,7 @@ __all__ = [
     "FakeFeedbackStore",
     "FakeHubClient",
     "FakeMetricsSink",
+    "FakeModelRegistry",
     "FakePending",
     "FakeRows",
     "FakeSamplingClient",
@@ -54,6 +59,7 @@ __all__ = [
     "FakeTrainingClient",
     "FakeWeightsExporter",
     "RecordingEvaluator",
+    "RegistrySubject",
     "ScriptedSamplingClient",
     "ServiceSubject",
 ]

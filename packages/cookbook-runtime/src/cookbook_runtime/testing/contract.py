@@ -12,20 +12,37 @@ here:
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from cookbook_runtime.atomic import atomic_write
-from cookbook_runtime.errors import BackendError, CookbookError, StorageError
+from cookbook_runtime.errors import (
+    BackendError,
+    ConfigError,
+    CookbookError,
+    StorageError,
+    UnknownNameError,
+)
 from cookbook_runtime.ir import DatasetRef
+from cookbook_runtime.ports._model_types import (
+    ArtifactSource,
+    DeploymentDraft,
+    HealthCheck,
+    Registration,
+    TrafficSplit,
+    VersionRef,
+    config_hash,
+)
 from cookbook_runtime.ports._protocols import (
     BlobStore,
     DatasetStore,
     EmbeddingClient,
     HubClient,
     MetricsSink,
+    ModelRegistry,
     ServiceClient,
 )
 from cookbook_runtime.testing._feedback_contract import FEEDBACK_STORE_CHECKS
@@ -38,8 +55,10 @@ __all__ = [
     "FEEDBACK_STORE_CHECKS",
     "HUB_CHECKS",
     "METRICS_SINK_CHECKS",
+    "REGISTRY_CHECKS",
     "SERVICE_CHECKS",
     "DatasetFactory",
+    "RegistrySubject",
     "ServiceSubject",
 ]
 
@@ -405,3 +424,273 @@ async def metrics_sink_run(sink: MetricsSink) -> None:
 
 METRICS_SINK_CHECKS: dict[str, Check] = {f.__name__: f for f in (metrics_sink_run,)}
 
+
+
+# -- ModelRegistry --------------------------------------------------------------
+
+RegistrySubject = tuple[ModelRegistry, BlobStore]
+"""A fresh, empty registry and the blob store it keeps artifacts in."""
+
+
+def _artifact_dirs(tmp: Path, tag: str) -> tuple[Path, Path]:
+    """A checkpoint folder (two files, one nested) and a single config file, contents varying with `tag`."""
+    folder = tmp / f"ckpt-{tag}"
+    atomic_write(folder / "weights.bin", f"weights {tag}".encode() * 100)
+    atomic_write(folder / "sub" / "meta.json", f'{{"tag": "{tag}"}}'.encode())
+    config = tmp / f"config-{tag}.json"
+    atomic_write(config, b'{"lr": 0.001}')
+    return folder, config
+
+
+def _registration(tmp: Path, tag: str = "a", **fields: Any) -> Registration:
+    folder, config = _artifact_dirs(tmp, tag)
+    base: dict[str, Any] = {
+        "name": "m",
+        "base_model": "base/model",
+        "recipe": "sft",
+        "config": {"learning_rate": 1e-3, "tag": tag, "model": {"rank": 8}},
+        "metrics": {"test/nll": 1.5},
+        "artifacts": [
+            ArtifactSource(name="checkpoint", kind="checkpoint", path=str(folder)),
+            ArtifactSource(name="config", kind="config", path=str(config)),
+        ],
+    }
+    return Registration.model_validate({**base, **fields})
+
+
+async def registry_register_and_get(subject: RegistrySubject) -> None:
+    """A first registration is version 1 in 'experiment', with each file's sha256 and size."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        mv = await registry.register(_registration(Path(tmp)))
+        weights = (Path(tmp) / "ckpt-a" / "weights.bin").read_bytes()
+    assert (mv.name, mv.version, mv.stage) == ("m", 1, "experiment"), f"registered {mv.ref} in {mv.stage}"
+    ckpt = mv.artifact("checkpoint")
+    assert ckpt.directory and [f.path for f in ckpt.files] == ["sub/meta.json", "weights.bin"], ckpt.files
+    wfile = next(f for f in ckpt.files if f.path == "weights.bin")
+    assert wfile.sha256 == hashlib.sha256(weights).hexdigest() and wfile.size_bytes == len(weights), wfile
+    assert ckpt.size_bytes == sum(f.size_bytes for f in ckpt.files)
+    cfg = mv.artifact("config")
+    assert not cfg.directory and cfg.files[0].path == "config-a.json", cfg
+    assert cfg.sha256 == hashlib.sha256(b'{"lr": 0.001}').hexdigest()
+    assert await registry.get("m") == mv and await registry.get("m", 1) == mv
+    assert mv.config_hash == config_hash(mv.config) and mv.metrics == {"test/nll": 1.5}
+
+
+async def registry_versions_count_up(subject: RegistrySubject) -> None:
+    """Different weights make new versions 1, 2, 3; get(name) is the newest; list is in order."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        for tag in ("a", "b", "c"):
+            await registry.register(_registration(Path(tmp), tag))
+    assert (await registry.get("m")).version == 3
+    assert [v.version for v in await registry.list("m")] == [1, 2, 3]
+
+
+async def registry_register_is_idempotent(subject: RegistrySubject) -> None:
+    """The same config hash and weights return the existing version; a change in either is a new one."""
+    registry, blobs = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        first = await registry.register(_registration(Path(tmp)))
+        keys = await blobs.list()
+        again = await registry.register(_registration(Path(tmp), metrics={"test/nll": 9.0}))
+        assert again == first, f"re-registration gave {again.ref}, expected {first.ref} unchanged"
+        assert await blobs.list() == keys, "re-registration wrote blobs"
+        other_config = await registry.register(_registration(Path(tmp), config={"learning_rate": 2e-3}))
+        retrained = _registration(Path(tmp))
+        (Path(tmp) / "ckpt-a" / "weights.bin").write_bytes(b"retrained")
+        other_weights = await registry.register(retrained)
+    assert [other_config.version, other_weights.version] == [2, 3], (other_config.ref, other_weights.ref)
+    assert len(await registry.list("m")) == 3
+
+
+async def registry_unknown_names_raise(subject: RegistrySubject) -> None:
+    """Unknown models, versions and parents are `UnknownNameError`s; a bad parent writes nothing."""
+    registry, blobs = subject
+    await _raises(UnknownNameError, registry.get("nope"), "get of an unknown model")
+    with tempfile.TemporaryDirectory() as tmp:
+        await registry.register(_registration(Path(tmp)))
+        await _raises(UnknownNameError, registry.get("m", 7), "get of an unknown version")
+        await _raises(UnknownNameError, registry.promote("m", 7, "staging"), "promote of an unknown version")
+        keys = await blobs.list()
+        bad = _registration(Path(tmp), "z", parent=VersionRef(name="m", version=5), lineage="dpo_trained_from")
+        await _raises(UnknownNameError, registry.register(bad), "register with an unknown parent")
+    assert await blobs.list() == keys, "a refused registration wrote blobs"
+    assert len(await registry.list()) == 1
+
+
+async def registry_fetch_round_trip(subject: RegistrySubject) -> None:
+    """Fetched artifacts hold the registered bytes (folder and single file); a tampered blob is refused."""
+    registry, blobs = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        mv = await registry.register(_registration(root))
+        out = await registry.fetch_artifact("m", 1, "checkpoint", root / "out")
+        assert out == root / "out", out
+        for rel in ("weights.bin", "sub/meta.json"):
+            assert (out / rel).read_bytes() == (root / "ckpt-a" / rel).read_bytes(), rel
+        single = await registry.fetch_artifact("m", 1, "config", root / "out2")
+        assert single == root / "out2" / "config-a.json" and single.read_bytes() == b'{"lr": 0.001}', single
+        key = f"{mv.artifact('config').key}/config-a.json"
+        await blobs.write(key, b"tampered")
+        await _raises(StorageError, registry.fetch_artifact("m", 1, "config", root / "out3"), "fetch of a tampered blob")
+        await _raises(ConfigError, registry.fetch_artifact("m", 1, "nope", root / "out4"), "fetch of an unknown artifact")
+
+
+async def registry_external_artifacts(subject: RegistrySubject) -> None:
+    """A uri artifact is kept as a reference (nothing copied); fetching it is a `ConfigError`."""
+    registry, blobs = subject
+    reg = Registration(
+        name="remote",
+        base_model="Qwen/Qwen3-8B",
+        config={"x": 1},
+        artifacts=(ArtifactSource(name="sampler", kind="sampler", uri="tinker://run-1/sampler_weights/final"),),
+    )
+    mv = await registry.register(reg)
+    art = mv.artifact("sampler")
+    assert art.storage == "external" and art.uri == "tinker://run-1/sampler_weights/final" and art.size_bytes == 0
+    assert await blobs.list() == [], "an external artifact was copied"
+    assert (await registry.register(reg)).version == 1, "re-registering the same uri made a new version"
+    with tempfile.TemporaryDirectory() as tmp:
+        await _raises(ConfigError, registry.fetch_artifact("remote", 1, "sampler", Path(tmp)), "fetch of a uri")
+
+
+async def registry_stage_lifecycle(subject: RegistrySubject) -> None:
+    """experiment -> staging -> production; a new production version archives the old; no moving back."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        for tag in ("a", "b"):
+            await registry.register(_registration(Path(tmp), tag))
+    assert (await registry.promote("m", 1, "staging", reason="looks good")).stage == "staging"
+    assert (await registry.promote("m", 1, "production")).stage == "production"
+    assert (await registry.get("m", "production")).version == 1
+    await _raises(ConfigError, registry.promote("m", 1, "staging"), "production -> staging")
+    await _raises(ConfigError, registry.promote("m", 1, "production"), "production -> production")
+    assert (await registry.promote("m", 2, "production")).stage == "production"  # skipping staging is fine
+    old = await registry.get("m", 1)
+    assert old.stage == "archived", f"previous production version is {old.stage}"
+    assert [(c.from_stage, c.to_stage, c.accepted) for c in old.history] == [
+        ("experiment", "staging", True),
+        ("staging", "production", True),
+        ("production", "archived", True),
+    ], old.history
+    assert old.history[0].reason == "looks good" and "m:2" in old.history[-1].reason
+    assert [v.version for v in await registry.list("m", stage="production")] == [2]
+    await _raises(ConfigError, registry.promote("m", 1, "experiment"), "archived -> experiment")
+    assert (await registry.promote("m", 1, "staging")).stage == "staging"
+    await _raises(ConfigError, registry.get("m", "experiment"), "get of an empty stage")
+
+
+async def registry_refused_promotion_is_recorded(subject: RegistrySubject) -> None:
+    """`refuse_promotion` adds a not-accepted history entry and leaves the stage alone."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        await registry.register(_registration(Path(tmp)))
+    mv = await registry.refuse_promotion("m", 1, "staging", reason="test/nll 1.5 > max 1.0")
+    assert mv.stage == "experiment" and (await registry.get("m", 1)).stage == "experiment"
+    entry = (await registry.get("m", 1)).history[-1]
+    assert (entry.to_stage, entry.accepted, entry.reason) == ("staging", False, "test/nll 1.5 > max 1.0"), entry
+
+
+async def registry_lineage(subject: RegistrySubject) -> None:
+    """Ancestors nearest first; descendants breadth first, across models."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        await registry.register(_registration(root, "a"))
+        v1 = VersionRef(name="m", version=1)
+        await registry.register(_registration(root, "b", parent=v1, lineage="dpo_trained_from"))
+        v2 = VersionRef(name="m", version=2)
+        await registry.register(_registration(root, "c", name="small", parent=v2, lineage="distilled_from"))
+        await registry.register(_registration(root, "d", parent=v2, lineage="rl_trained_from"))
+    lin = await registry.lineage("m", 2)
+    assert [(str(e.child), str(e.parent), e.kind) for e in lin.ancestors] == [("m:2", "m:1", "dpo_trained_from")]
+    got = {(str(e.child), str(e.parent), e.kind) for e in lin.descendants}
+    assert got == {("small:1", "m:2", "distilled_from"), ("m:3", "m:2", "rl_trained_from")}, got
+    deep = await registry.lineage("small", 1)
+    assert [str(e.parent) for e in deep.ancestors] == ["m:2", "m:1"] and deep.descendants == ()
+    top = await registry.lineage("m", 1)
+    assert top.ancestors == () and len(top.descendants) == 3, top
+    assert (await registry.get("small", 1)).parent == v2
+
+
+async def registry_compare_and_metrics(subject: RegistrySubject) -> None:
+    """compare gives b - a per metric, the config keys that differ and whether weights match."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        await registry.register(_registration(Path(tmp), "a"))
+        await registry.register(_registration(Path(tmp), "b", metrics={"test/nll": 1.0, "acc": 0.5}))
+    updated = await registry.set_metrics("m", 1, {"eval/pass@1": 0.25})
+    assert updated.metrics == {"test/nll": 1.5, "eval/pass@1": 0.25}, updated.metrics
+    cmp = await registry.compare(VersionRef(name="m", version=1), VersionRef(name="m", version=2))
+    assert cmp.metrics["test/nll"].delta == -0.5 and cmp.metrics["acc"].a is None, cmp.metrics
+    assert cmp.config_changes == {"tag": ("a", "b")}, cmp.config_changes
+    assert not cmp.same_weights
+
+
+async def registry_list_models(subject: RegistrySubject) -> None:
+    """list() spans every model by name then version; an unknown name is an error."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        await registry.register(_registration(Path(tmp), "a", name="zeta"))
+        await registry.register(_registration(Path(tmp), "b", name="alpha"))
+        await registry.register(_registration(Path(tmp), "c", name="alpha"))
+    assert [str(v.ref) for v in await registry.list()] == ["alpha:1", "alpha:2", "zeta:1"]
+    await registry.promote("alpha", 2, "staging")
+    assert [str(v.ref) for v in await registry.list(stage="staging")] == ["alpha:2"]
+    await _raises(UnknownNameError, registry.list("nope"), "list of an unknown model")
+
+
+async def registry_deployments(subject: RegistrySubject) -> None:
+    """Record, update and list deployments; one active deployment per target; versions must exist."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        for tag in ("a", "b"):
+            await registry.register(_registration(Path(tmp), tag))
+    first = await registry.record_deployment(
+        DeploymentDraft(name="m", target="local", traffic=(TrafficSplit(version=1, weight=1.0),), status="active")
+    )
+    assert first.version == 1 and first.status == "active" and first.strategy == "replace"
+    canary = await registry.record_deployment(
+        DeploymentDraft(
+            name="m",
+            target="local",
+            strategy="canary",
+            traffic=(TrafficSplit(version=1, weight=0.9), TrafficSplit(version=2, weight=0.1)),
+        )
+    )
+    assert canary.status == "pending" and canary.version == 1
+    health = HealthCheck(ok=True, at=first.created_at, detail="GET /v1/models 200", latency_ms=3.0)
+    live = await registry.update_deployment(canary.id, status="active", endpoint="http://127.0.0.1:9", health=health)
+    assert live.health == health and live.endpoint == "http://127.0.0.1:9"
+    assert (await registry.get_deployment(first.id)).status == "terminated", "old active deployment still active"
+    shifted = await registry.update_deployment(
+        canary.id, traffic=[TrafficSplit(version=1, weight=0.5), TrafficSplit(version=2, weight=0.5)]
+    )
+    assert [t.weight for t in shifted.traffic] == [0.5, 0.5] and shifted.status == "active"
+    assert [d.id for d in await registry.list_deployments("m")] == [first.id, canary.id]
+    assert [d.id for d in await registry.list_deployments(status="active")] == [canary.id]
+    assert await registry.list_deployments(target="elsewhere") == []
+    bad = DeploymentDraft(name="m", target="x", traffic=(TrafficSplit(version=9, weight=1.0),))
+    await _raises(UnknownNameError, registry.record_deployment(bad), "deployment of an unknown version")
+    await _raises(UnknownNameError, registry.get_deployment("nope"), "get of an unknown deployment")
+    assert len(await registry.list_deployments()) == 2
+
+
+REGISTRY_CHECKS: dict[str, Check] = {
+    f.__name__: f
+    for f in (
+        registry_register_and_get,
+        registry_versions_count_up,
+        registry_register_is_idempotent,
+        registry_unknown_names_raise,
+        registry_fetch_round_trip,
+        registry_external_artifacts,
+        registry_stage_lifecycle,
+        registry_refused_promotion_is_recorded,
+        registry_lineage,
+        registry_compare_and_metrics,
+        registry_list_models,
+        registry_deployments,
+    )
+}

@@ -25,6 +25,7 @@ from cookbook_runtime.errors import BackendError, StorageError
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports._protocols import CustomLossFn, Rows
 from cookbook_runtime.storage_keys import validate_key
+from cookbook_runtime.testing._registry import FakeModelRegistry
 from cookbook_runtime.testing._states import FakeStates
 from cookbook_runtime.testing._tokenizer import ByteTokenizer
 from cookbook_runtime.types import (
@@ -47,6 +48,7 @@ __all__ = [
     "FakeEmbeddingClient",
     "FakeHubClient",
     "FakeMetricsSink",
+    "FakeModelRegistry",
     "FakePending",
     "FakeRows",
     "FakeSamplingClient",
