@@ -34,6 +34,8 @@ _BUILTIN_STAGES: dict[str, str] = {
     "evaluate_exact_match": "cookbook_runtime.train.stages:EvaluateExactMatchStage",
     "evaluate": "cookbook_runtime.train.stages:EvaluateStage",
     "sample": "cookbook_runtime.train.stages:SampleStage",
+    "register": "cookbook_runtime.train.stages:RegisterStage",
+    "promote": "cookbook_runtime.train.stages:PromoteStage",
     "distill_on_policy": "cookbook_runtime.train.distill:DistillOnPolicyStage",
     "distill_off_policy": "cookbook_runtime.train.distill:DistillOffPolicyStage",
 }

@@ -7,6 +7,8 @@ from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchOptions,
     EvaluateExactMatchStage,
 )
+from cookbook_runtime.train.stages._promote import PromoteOptions, PromoteStage, PromotionRefused
+from cookbook_runtime.train.stages._register import RegisterOptions, RegisterStage
 from cookbook_runtime.train.stages._rl import RLTrainOptions, RLTrainStage
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
@@ -21,8 +23,13 @@ __all__ = [
     "EvaluateNllStage",
     "EvaluateOptions",
     "EvaluateStage",
+    "PromoteOptions",
+    "PromoteStage",
+    "PromotionRefused",
     "RLTrainOptions",
     "RLTrainStage",
+    "RegisterOptions",
+    "RegisterStage",
     "SampleOptions",
     "SampleStage",
     "SupervisedTrainOptions",
