@@ -214,7 +214,7 @@ class RegisterStage:
                 parent=parent,
                 lineage=lineage,
                 artifacts=tuple(artifacts),
-                source_run=str(ctx.run_dir.path),
+                source_run=str(ctx.run_dir.path.resolve()),
                 description=options.description,
             )
         )
