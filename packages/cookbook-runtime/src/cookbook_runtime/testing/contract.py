@@ -496,7 +496,7 @@ async def registry_register_is_idempotent(subject: RegistrySubject) -> None:
         assert await blobs.list() == keys, "re-registration wrote blobs"
         other_config = await registry.register(_registration(Path(tmp), config={"learning_rate": 2e-3}))
         retrained = _registration(Path(tmp))
-        (Path(tmp) / "ckpt-a" / "weights.bin").write_bytes(b"retrained")
+        atomic_write(Path(tmp) / "ckpt-a" / "weights.bin", b"retrained")
         other_weights = await registry.register(retrained)
     assert [other_config.version, other_weights.version] == [2, 3], (other_config.ref, other_weights.ref)
     assert len(await registry.list("m")) == 3
