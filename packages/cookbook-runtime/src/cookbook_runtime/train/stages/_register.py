@@ -73,7 +73,9 @@ class RegisterOptions(BaseModel):
         description="Stages whose outputs give metrics (evaluations); None: the training stage and every stage after it.",
     )
     run_metrics: bool = Field(
-        default=True, description="Include the last value of each metric in the training stage's metrics.jsonl."
+        default=True,
+        description="Include the last value of each metric in the training stage's metrics.jsonl "
+        "(not step, progress, epoch, batch, learning_rate or time/...).",
     )
     include_state: bool = Field(
         default=True, description="Also store the resumable training state, not only the sampler weights."
@@ -125,13 +127,17 @@ def _finite(values: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+_SCHEDULE_KEYS = frozenset({"step", "progress", "epoch", "batch", "learning_rate"})
+"""Row keys that say where the run was, not how good the weights are (nor are `time/...` keys)."""
+
+
 def _run_metrics(ctx: Context, weights: TrainedWeights) -> dict[str, float]:
     spec = next((s for s in ctx.experiment.pipeline if s.key == weights.stage), None)
     subdir = spec.options.get("log_subdir") if spec is not None else None
     folder = ctx.run_dir.path / str(subdir) if isinstance(subdir, str) and subdir else ctx.run_dir.path
     last: dict[str, Any] = {}
     for row in read_jsonl(folder / METRICS_FILE):
-        last.update({k: v for k, v in row.items() if k not in ("step", "progress")})
+        last.update({k: v for k, v in row.items() if k not in _SCHEDULE_KEYS and not k.startswith("time/")})
     return _finite(last)
 
 
