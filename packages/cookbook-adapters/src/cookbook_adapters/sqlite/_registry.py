@@ -129,9 +129,18 @@ class SqliteModelRegistry:
             self._conn = conn
         return self._conn
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
+        """Run `fn` on the connection; a read of a registry that does not exist yet creates nothing."""
+
         def locked() -> T:
             with self._lock:
+                if not write and self._conn is None and not self._closed and not self.path.exists():
+                    empty = sqlite3.connect(":memory:", isolation_level=None)
+                    try:
+                        migrate(empty)
+                        return fn(empty)
+                    finally:
+                        empty.close()
                 conn = self._connection()
                 try:
                     return fn(conn)
@@ -153,7 +162,7 @@ class SqliteModelRegistry:
             conn.execute("COMMIT")
             return result
 
-        return await self._call(transaction)
+        return await self._call(transaction, write=True)
 
     # -- reading rows ---------------------------------------------------------------
 
