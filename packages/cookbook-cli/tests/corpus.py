@@ -423,6 +423,20 @@ def _cases() -> list[Case]:
     add(Case("override-literal", (*TOY, "mode=warp"), "mode", cls=cls))
     add(Case("override-subfield-of-leaf", (*TOY, "name.first=x"), "has no sub-fields", cls=cls))
     add(Case("if-exists-unknown", (*TOY, "--if-exists", "merge"), "--if-exists", cls=cls))
+    registry = {"COOKBOOK_DATA_DIR": "data"}  # inside the folder, which must stay as it was
+    add(Case("models-show-unknown", ("models", "show", "nope"), "unknown model 'nope'", env=registry, cls=cls))
+    add(Case("models-bad-version", ("models", "show", "m:v2"), "bad model version 'm:v2'", env=registry, cls=cls))
+    add(Case("models-bad-name", ("models", "lineage", "../m"), "bad model name", env=registry, cls=cls))
+    add(Case("models-promote-no-version", ("models", "promote", "m", "--to", "staging"), "needs a version",
+             env=registry, cls=cls))
+    add(Case("models-promote-bad-stage", ("models", "promote", "m:1", "--to", "live"), "unknown stage 'live'",
+             env=registry, cls=cls))
+    add(Case("models-promote-unknown", ("models", "promote", "m:1", "--to", "staging"), "unknown model 'm'",
+             env=registry, cls=cls))
+    add(Case("models-list-bad-stage", ("models", "list", "--stage", "prod"), "unknown stage 'prod'",
+             env=registry, cls=cls))
+    add(Case("models-not-a-database", ("models", "list"), "not a usable SQLite database",
+             {"data/registry.db": b"not sqlite" * 50}, env=registry, cls=cls))
     return c
 
 

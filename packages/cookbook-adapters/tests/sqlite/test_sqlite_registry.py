@@ -15,7 +15,7 @@ import pytest
 from cookbook_adapters.files import FileBlobStore
 from cookbook_adapters.sqlite import REGISTRY_SCHEMA_VERSION as SCHEMA_VERSION
 from cookbook_adapters.sqlite import SqliteModelRegistry, migrate
-from cookbook_runtime.errors import StorageError
+from cookbook_runtime.errors import StorageError, UnknownNameError
 from cookbook_runtime.ports import (
     ArtifactSource,
     Ports,
@@ -69,6 +69,17 @@ async def test_versions_survive_reopening_in_wal_mode(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+async def test_reading_a_registry_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    registry, _ = _registry(tmp_path)
+    assert await registry.list() == [] and await registry.list_deployments() == []
+    with pytest.raises(UnknownNameError, match="unknown model 'm'; known: none registered"):
+        await registry.get("m")
+    assert not (tmp_path / "registry.db").exists()
+    assert (await registry.register(_reg(tmp_path, "a"))).version == 1
+    assert (tmp_path / "registry.db").exists() and [str(v.ref) for v in await registry.list()] == ["m:1"]
+    await registry.close()
 
 
 async def test_an_older_schema_is_migrated_keeping_its_rows(tmp_path: Path) -> None:

@@ -356,6 +356,86 @@ def deploy(
     )
 
 
+# -- the model registry -------------------------------------------------------------------
+models_app = typer.Typer(
+    name="models",
+    help="Registered model versions: list, show, promote, lineage, compare.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(models_app)
+
+ModelSpecArg = Annotated[str, typer.Argument(help="NAME, NAME:VERSION or NAME:STAGE (e.g. chat:3, chat:production).")]
+RegistryManifestOpt = Annotated[
+    str, typer.Option("--manifest", "-m", help="Manifest whose 'registry' port is read (default: local).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@models_app.command("list")
+def models_list(
+    name: Annotated[str | None, typer.Argument(help="Only this model's versions.")] = None,
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="Only versions in this stage (experiment, staging, production, archived).")
+    ] = None,
+    as_json: JsonOpt = False,
+    manifest: RegistryManifestOpt = "local",
+    port: PortOpt = None,
+) -> None:
+    """List registered versions: stage, base model, lineage and headline metrics."""
+    from cookbook_cli.commands.models import list_models
+
+    list_models(name, stage=stage, as_json=as_json, manifest=manifest, ports=port or [])
+
+
+@models_app.command("show")
+def models_show(
+    model: ModelSpecArg, as_json: JsonOpt = False, manifest: RegistryManifestOpt = "local", port: PortOpt = None
+) -> None:
+    """Show one version: metrics, artifacts (sha256, size), stage history and deployments."""
+    from cookbook_cli.commands.models import show_model
+
+    show_model(model, as_json=as_json, manifest=manifest, ports=port or [])
+
+
+@models_app.command("promote")
+def models_promote(
+    model: Annotated[str, typer.Argument(help="NAME:VERSION or NAME:STAGE to move.")],
+    to: Annotated[str, typer.Option("--to", help="Stage to move to: staging, production or archived.")],
+    reason: Annotated[str, typer.Option("--reason", help="Note kept in the version's history.")] = "",
+    manifest: RegistryManifestOpt = "local",
+    port: PortOpt = None,
+) -> None:
+    """Move a version to another stage (production archives the previous production version)."""
+    from cookbook_cli.commands.models import promote_model
+
+    promote_model(model, to, reason=reason, manifest=manifest, ports=port or [])
+
+
+@models_app.command("lineage")
+def models_lineage(
+    model: ModelSpecArg, as_json: JsonOpt = False, manifest: RegistryManifestOpt = "local", port: PortOpt = None
+) -> None:
+    """Show where a version came from (its ancestors) and what was trained from it."""
+    from cookbook_cli.commands.models import show_lineage
+
+    show_lineage(model, as_json=as_json, manifest=manifest, ports=port or [])
+
+
+@models_app.command("compare")
+def models_compare(
+    a: Annotated[str, typer.Argument(help="First version, NAME:VERSION or NAME:STAGE.")],
+    b: Annotated[str, typer.Argument(help="Second version.")],
+    as_json: JsonOpt = False,
+    manifest: RegistryManifestOpt = "local",
+    port: PortOpt = None,
+) -> None:
+    """Compare two versions: metrics side by side, config changes, whether the weights differ."""
+    from cookbook_cli.commands.models import compare_versions
+
+    compare_versions(a, b, as_json=as_json, manifest=manifest, ports=port or [])
+
+
 def main() -> None:
     """Console-script entry point.
 

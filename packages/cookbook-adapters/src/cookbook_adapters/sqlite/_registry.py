@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from cookbook_runtime.errors import ConfigError, StorageError, UnknownNameError
 from cookbook_runtime.ports import (
     Artifact,
+    ArtifactSource,
     BlobStore,
     Deployment,
     DeploymentDraft,
@@ -48,6 +49,7 @@ from cookbook_runtime.ports import (
     compare_versions,
     fetch_artifact_files,
     hash_artifacts,
+    new_artifacts,
     store_artifacts,
     unknown_version,
     updated_deployment,
@@ -127,9 +129,18 @@ class SqliteModelRegistry:
             self._conn = conn
         return self._conn
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _call(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
+        """Run `fn` on the connection; a read of a registry that does not exist yet creates nothing."""
+
         def locked() -> T:
             with self._lock:
+                if not write and self._conn is None and not self._closed and not self.path.exists():
+                    empty = sqlite3.connect(":memory:", isolation_level=None)
+                    try:
+                        migrate(empty)
+                        return fn(empty)
+                    finally:
+                        empty.close()
                 conn = self._connection()
                 try:
                     return fn(conn)
@@ -151,7 +162,7 @@ class SqliteModelRegistry:
             conn.execute("COMMIT")
             return result
 
-        return await self._call(transaction)
+        return await self._call(transaction, write=True)
 
     # -- reading rows ---------------------------------------------------------------
 
@@ -372,6 +383,24 @@ class SqliteModelRegistry:
             return Lineage(version=start.ref, ancestors=tuple(ancestors), descendants=tuple(descendants))
 
         return await self._call(read)
+
+    async def add_artifacts(self, name: str, version: int, artifacts: Sequence[ArtifactSource]) -> ModelVersion:
+        current = await self._call(lambda conn: self._find(conn, name, version))
+        hashed = await hash_artifacts(name, artifacts)
+        if not new_artifacts(current, hashed):
+            return current
+        await store_artifacts(self.blobs, artifacts, new_artifacts(current, hashed))
+
+        def insert(conn: sqlite3.Connection) -> ModelVersion:
+            mv = self._find(conn, name, version)
+            for artifact in new_artifacts(mv, hashed):  # again: a concurrent writer may have added some
+                conn.execute(
+                    "INSERT INTO artifacts (name, version, artifact, body) VALUES (?, ?, ?, ?)",
+                    (name, version, artifact.name, artifact.model_dump_json()),
+                )
+            return self._find(conn, name, version)
+
+        return await self._write(insert)
 
     async def fetch_artifact(self, name: str, version: int, artifact: str, dest: Path) -> Path:
         mv = await self._call(lambda conn: self._find(conn, name, version))

@@ -35,6 +35,8 @@ _BUILTIN_STAGES: dict[str, str] = {
     "evaluate": "cookbook_runtime.train.stages:EvaluateStage",
     "sample": "cookbook_runtime.train.stages:SampleStage",
     "export": "cookbook_runtime.train.stages:ExportStage",
+    "register": "cookbook_runtime.train.stages:RegisterStage",
+    "promote": "cookbook_runtime.train.stages:PromoteStage",
     "distill_on_policy": "cookbook_runtime.train.distill:DistillOnPolicyStage",
     "distill_off_policy": "cookbook_runtime.train.distill:DistillOffPolicyStage",
     "check_triggers": "cookbook_runtime.train.feedback:CheckTriggersStage",

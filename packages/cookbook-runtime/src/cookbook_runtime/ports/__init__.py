@@ -30,6 +30,7 @@ from cookbook_runtime.ports._model_artifacts import (
 from cookbook_runtime.ports._model_rules import (
     check_stage_move,
     compare_versions,
+    new_artifacts,
     unknown_version,
     updated_deployment,
     weights_digest,
@@ -164,6 +165,7 @@ __all__ = [
     "load_manifest_file",
     "manifest_profile",
     "new_id",
+    "new_artifacts",
     "packaged_dataset_names",
     "packaged_dataset_path",
     "parse_model_spec",

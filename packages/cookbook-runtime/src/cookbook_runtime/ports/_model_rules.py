@@ -19,7 +19,14 @@ from cookbook_runtime.ports._model_types import (
     VersionComparison,
 )
 
-__all__ = ["check_stage_move", "compare_versions", "unknown_version", "updated_deployment", "weights_digest"]
+__all__ = [
+    "check_stage_move",
+    "compare_versions",
+    "new_artifacts",
+    "unknown_version",
+    "updated_deployment",
+    "weights_digest",
+]
 
 _ORDER: dict[ModelStage, int] = {"experiment": 0, "staging": 1, "production": 2}
 
@@ -83,3 +90,19 @@ def updated_deployment(current: Deployment, changes: Mapping[str, Any]) -> Deplo
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(f"deployment {current.id!r}: {err['msg']}") from None
+
+
+def new_artifacts(version: ModelVersion, artifacts: Iterable[Artifact]) -> list[Artifact]:
+    """Those of `artifacts` the version lacks; `ConfigError` for a name it has with other contents."""
+    have = {a.name: a for a in version.artifacts}
+    fresh = []
+    for artifact in artifacts:
+        old = have.get(artifact.name)
+        if old is None:
+            fresh.append(artifact)
+        elif old.sha256 != artifact.sha256:
+            raise ConfigError(
+                f"model {version.ref} already has an artifact {artifact.name!r} with other contents; "
+                "use another name, or register a new version"
+            )
+    return fresh

@@ -22,6 +22,7 @@ from cookbook_runtime.ports._feedback import (
     TriggerRecord,
 )
 from cookbook_runtime.ports._model_types import (
+    ArtifactSource,
     Deployment,
     DeploymentDraft,
     DeploymentStatus,
@@ -398,6 +399,15 @@ class ModelRegistry(Protocol):
 
     async def lineage(self, name: str, version: int) -> Lineage:
         """The version's ancestors (nearest first) and all its descendants."""
+        ...
+
+    async def add_artifacts(self, name: str, version: int, artifacts: Sequence[ArtifactSource]) -> ModelVersion:
+        """Store more artifacts with an existing version (exports made from its weights).
+
+        Names must be new to the version; giving an artifact it already has with the same
+        checksum is a no-op (so a rerun is idempotent), with a different one a
+        `ConfigError`. The version's identity (`config_hash`, `weights_sha256`) is unchanged.
+        """
         ...
 
     async def fetch_artifact(self, name: str, version: int, artifact: str, dest: Path) -> Path:

@@ -17,11 +17,13 @@ from cookbook_runtime.ports._model_artifacts import (
 from cookbook_runtime.ports._model_rules import (
     check_stage_move,
     compare_versions,
+    new_artifacts,
     unknown_version,
     updated_deployment,
     weights_digest,
 )
 from cookbook_runtime.ports._model_types import (
+    ArtifactSource,
     Deployment,
     DeploymentDraft,
     DeploymentStatus,
@@ -169,6 +171,14 @@ class FakeModelRegistry:
                         nxt.append(v.ref)
             frontier = nxt
         return Lineage(version=start.ref, ancestors=tuple(ancestors), descendants=tuple(descendants))
+
+    async def add_artifacts(self, name: str, version: int, artifacts: Sequence[ArtifactSource]) -> ModelVersion:
+        mv = self._version(name, version)
+        fresh = new_artifacts(mv, await hash_artifacts(name, artifacts))
+        if not fresh:
+            return mv
+        await store_artifacts(self.blobs, artifacts, fresh)
+        return self._put(mv.model_copy(update={"artifacts": (*mv.artifacts, *fresh)}))
 
     async def fetch_artifact(self, name: str, version: int, artifact: str, dest: Path) -> Path:
         mv = self._version(name, version)

@@ -498,7 +498,7 @@ async def registry_register_is_idempotent(subject: RegistrySubject) -> None:
         assert await blobs.list() == keys, "re-registration wrote blobs"
         other_config = await registry.register(_registration(Path(tmp), config={"learning_rate": 2e-3}))
         retrained = _registration(Path(tmp))
-        (Path(tmp) / "ckpt-a" / "weights.bin").write_bytes(b"retrained")
+        atomic_write(Path(tmp) / "ckpt-a" / "weights.bin", b"retrained")
         other_weights = await registry.register(retrained)
     assert [other_config.version, other_weights.version] == [2, 3], (other_config.ref, other_weights.ref)
     assert len(await registry.list("m")) == 3
@@ -535,6 +535,27 @@ async def registry_fetch_round_trip(subject: RegistrySubject) -> None:
         await blobs.write(key, b"tampered")
         await _raises(StorageError, registry.fetch_artifact("m", 1, "config", root / "out3"), "fetch of a tampered blob")
         await _raises(ConfigError, registry.fetch_artifact("m", 1, "nope", root / "out4"), "fetch of an unknown artifact")
+
+
+async def registry_add_artifacts(subject: RegistrySubject) -> None:
+    """Exports join an existing version (fetchable, identity unchanged); re-adding is a no-op, a clash an error."""
+    registry, _ = subject
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        mv = await registry.register(_registration(root))
+        merged = root / "merged"
+        atomic_write(merged / "model.safetensors", b"merged weights")
+        export = ArtifactSource(name="merged", kind="merged", path=str(merged))
+        added = await registry.add_artifacts("m", 1, [export])
+        assert [a.name for a in added.artifacts] == ["checkpoint", "config", "merged"], added.artifacts
+        assert (added.config_hash, added.weights_sha256) == (mv.config_hash, mv.weights_sha256)
+        assert await registry.add_artifacts("m", 1, [export]) == added, "re-adding the same export changed the version"
+        out = await registry.fetch_artifact("m", 1, "merged", root / "out")
+        assert (out / "model.safetensors").read_bytes() == b"merged weights"
+        atomic_write(merged / "model.safetensors", b"other weights")
+        await _raises(ConfigError, registry.add_artifacts("m", 1, [export]), "adding a different artifact under a used name")
+        assert (await registry.get("m", 1)).artifacts == added.artifacts
+        assert (await registry.register(_registration(root))).version == 1, "exports broke idempotent registration"
 
 
 async def registry_external_artifacts(subject: RegistrySubject) -> None:
@@ -685,6 +706,7 @@ REGISTRY_CHECKS: dict[str, Check] = {
         registry_register_is_idempotent,
         registry_unknown_names_raise,
         registry_fetch_round_trip,
+        registry_add_artifacts,
         registry_external_artifacts,
         registry_stage_lifecycle,
         registry_refused_promotion_is_recorded,

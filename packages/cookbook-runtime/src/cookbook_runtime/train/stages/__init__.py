@@ -8,6 +8,8 @@ from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchStage,
 )
 from cookbook_runtime.train.stages._export import ExportOptions, ExportStage
+from cookbook_runtime.train.stages._promote import PromoteOptions, PromoteStage, PromotionRefused
+from cookbook_runtime.train.stages._register import RegisterOptions, RegisterStage
 from cookbook_runtime.train.stages._rl import RLTrainOptions, RLTrainStage
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
@@ -24,8 +26,13 @@ __all__ = [
     "EvaluateStage",
     "ExportOptions",
     "ExportStage",
+    "PromoteOptions",
+    "PromoteStage",
+    "PromotionRefused",
     "RLTrainOptions",
     "RLTrainStage",
+    "RegisterOptions",
+    "RegisterStage",
     "SampleOptions",
     "SampleStage",
     "SupervisedTrainOptions",

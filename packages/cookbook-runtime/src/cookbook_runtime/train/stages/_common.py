@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from cookbook_runtime.errors import ConfigError
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from cookbook_runtime.train.renderers import Renderer
 
 __all__ = [
+    "TrainedWeights",
     "check_renderer_name",
     "check_train_on_what",
     "earlier_stage_keys",
@@ -29,6 +32,7 @@ __all__ = [
     "sampler_path_for",
     "stage_output",
     "start_state_path",
+    "trained_weights",
 ]
 
 
@@ -175,3 +179,54 @@ def start_state_path(ctx: Context, stage: str, init_from_stage: str | None, trai
     if init_from_stage is None:
         return training.model.load_checkpoint_path
     return str(stage_output(ctx, stage, init_from_stage, "final_state_path"))
+
+
+@dataclass(frozen=True)
+class TrainedWeights:
+    """What an earlier training stage left: its weights and how they were made."""
+
+    stage: str
+    """The training stage's key in the pipeline."""
+    stage_name: str
+    """Its stage name (`supervised_train`, `dpo_train`, ...), which says how the weights were trained."""
+    state_path: str | None
+    sampler_path: str | None
+    base_model: str | None
+    renderer: str | None
+    outputs: Mapping[str, Any]
+
+
+def trained_weights(ctx: Context, stage: str, from_stage: str | None) -> TrainedWeights:
+    """The final weights of `from_stage`, or of the latest earlier stage that produced any.
+
+    The one place a stage finds an earlier training stage's weights (today through
+    `ctx.outputs`' `final_state_path` / `final_sampler_path`).
+    """
+    if from_stage is not None:
+        outputs = ctx.outputs.get(from_stage)
+        if outputs is None or not (outputs.get("final_state_path") or outputs.get("final_sampler_path")):
+            raise ConfigError(
+                f"stage {stage!r} takes the weights of stage {from_stage!r}, which has not produced "
+                "final weights: put a training stage with that id earlier in the pipeline"
+            )
+        key = from_stage
+    else:
+        found = [k for k, out in ctx.outputs.items() if out.get("final_state_path") or out.get("final_sampler_path")]
+        if not found:
+            raise ConfigError(f"stage {stage!r} found no trained weights: put a training stage before it")
+        key, outputs = found[-1], ctx.outputs[found[-1]]
+    name = next((s.name for s in ctx.experiment.pipeline if s.key == key), key)
+
+    def text(field: str) -> str | None:
+        value = outputs.get(field)
+        return str(value) if value else None
+
+    return TrainedWeights(
+        stage=key,
+        stage_name=name,
+        state_path=text("final_state_path"),
+        sampler_path=text("final_sampler_path"),
+        base_model=text("base_model"),
+        renderer=text("renderer"),
+        outputs=outputs,
+    )
