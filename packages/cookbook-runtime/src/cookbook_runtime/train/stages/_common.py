@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import CheckpointRef, Context
 from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import DatasetStore, Rows
 from cookbook_runtime.train.checkpoints import last_checkpoint
@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 __all__ = [
     "check_renderer_name",
     "check_train_on_what",
+    "checkpoint_of",
     "held_out_rows",
     "make_to_datum",
     "override_training",
+    "publish_checkpoint",
     "renderer_for",
     "renderer_name_for",
     "require_dataset",
@@ -125,13 +127,43 @@ def held_out_rows(store: DatasetStore, ref: DatasetRef, seed: int) -> Rows:
     return rows
 
 
+def publish_checkpoint(
+    ctx: Context, kind: str, *, state_path: str, sampler_path: str | None, base_model: str, renderer: str | None,
+    steps: int | None = None,
+) -> CheckpointRef:
+    """Publish the running stage's final weights as a `CheckpointRef` and return it."""
+    ref = CheckpointRef(
+        state_path=state_path, sampler_path=sampler_path, base_model=base_model, renderer=renderer, kind=kind,
+        steps=steps,
+    )
+    ctx.publish(ref)
+    return ref
+
+
+def checkpoint_of(ctx: Context, stage: str) -> CheckpointRef | None:
+    """`stage`'s `CheckpointRef`, or one rebuilt from its outputs (a run finished before refs existed)."""
+    ref = ctx.find_artifact(CheckpointRef, stage)
+    if ref is not None:
+        return ref
+    outputs = ctx.outputs.get(stage, {})
+    if not outputs.get("final_state_path"):
+        return None
+    return CheckpointRef(
+        state_path=str(outputs["final_state_path"]),
+        sampler_path=str(outputs["final_sampler_path"]) if outputs.get("final_sampler_path") else None,
+        base_model=str(outputs.get("base_model", "")),
+        renderer=outputs.get("renderer"),
+        kind="unknown",
+    )
+
+
 def sampler_path_for(ctx: Context, stage: str, sampler_path: str | None, train_stage: str) -> str:
     """The sampler weights a stage uses: the given path, `train_stage`'s final weights, or the last checkpoint's."""
     if sampler_path:
         return sampler_path
-    found = ctx.outputs.get(train_stage, {}).get("final_sampler_path")
-    if found:
-        return str(found)
+    found = checkpoint_of(ctx, train_stage)
+    if found is not None and found.sampler_path:
+        return found.sampler_path
     record = last_checkpoint(ctx.run_dir.path)
     if record is not None and record.sampler_path:
         return record.sampler_path
@@ -142,14 +174,12 @@ def start_state_path(ctx: Context, stage: str, init_from_stage: str | None, trai
     """The state a stage starts from: `init_from_stage`'s final state, else the model's `load_checkpoint_path`.
 
     One rule for every stage that can continue an earlier one (RL after SFT, DPO,
-    distillation), so a pipeline wires them all the same way.
+    distillation), so a pipeline wires them all the same way: the earlier stage's
+    `CheckpointRef`, or a `ConfigError` saying where to put that stage.
     """
     if init_from_stage is None:
         return training.model.load_checkpoint_path
-    found = ctx.outputs.get(init_from_stage, {}).get("final_state_path")
-    if not found:
-        raise ConfigError(
-            f"stage {stage!r} starts from stage {init_from_stage!r}, which has not produced a "
-            "final_state_path: put it earlier in the pipeline"
-        )
-    return str(found)
+    found = checkpoint_of(ctx, init_from_stage)
+    if found is None:
+        return ctx.artifact(CheckpointRef, stage=init_from_stage).state_path  # raises, saying what to fix
+    return found.state_path

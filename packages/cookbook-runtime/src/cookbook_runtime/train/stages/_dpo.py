@@ -29,6 +29,7 @@ from cookbook_runtime.train.preference import (
 )
 from cookbook_runtime.train.stages._common import (
     check_renderer_name,
+    publish_checkpoint,
     renderer_for,
     renderer_name_for,
     require_training,
@@ -187,6 +188,10 @@ class DPOTrainStage:
             )
         finally:
             metric_logger.close()
+        publish_checkpoint(
+            ctx, "dpo", state_path=result.final_state_path, sampler_path=result.final_sampler_path,
+            base_model=result.base_model, renderer=renderer_name, steps=result.steps,
+        )
         outputs: dict[str, Any] = {
             "final_state_path": result.final_state_path,
             "final_sampler_path": result.final_sampler_path,

@@ -29,6 +29,7 @@ from cookbook_runtime.train.rl import (
 )
 from cookbook_runtime.train.rl.envs import EnvContext, get_env
 from cookbook_runtime.train.stages._common import (
+    publish_checkpoint,
     renderer_for,
     renderer_name_for,
     require_training,
@@ -225,6 +226,10 @@ class RLTrainStage:
             result = await _loop(options.mode)(run)
         finally:
             metric_logger.close()
+        publish_checkpoint(
+            ctx, "rl", state_path=result.final_state_path, sampler_path=result.final_sampler_path,
+            base_model=result.base_model, renderer=renderer_name, steps=result.steps,
+        )
         outputs: dict[str, Any] = {
             "final_state_path": result.final_state_path,
             "final_sampler_path": result.final_sampler_path,
