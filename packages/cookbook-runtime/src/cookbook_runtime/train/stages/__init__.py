@@ -7,6 +7,10 @@ from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchOptions,
     EvaluateExactMatchStage,
 )
+from cookbook_runtime.train.stages._reward_model import (
+    RewardModelTrainOptions,
+    RewardModelTrainStage,
+)
 from cookbook_runtime.train.stages._rl import RLTrainOptions, RLTrainStage
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
@@ -23,6 +27,8 @@ __all__ = [
     "EvaluateStage",
     "RLTrainOptions",
     "RLTrainStage",
+    "RewardModelTrainOptions",
+    "RewardModelTrainStage",
     "SampleOptions",
     "SampleStage",
     "SupervisedTrainOptions",

@@ -100,16 +100,18 @@ def _dataset_ref(training: TrainingConfig, options: DPOTrainOptions) -> DatasetR
     return ref
 
 
-def _open_splits(
+def open_preference_splits(
     store: DatasetStore,
     ref: DatasetRef,
     training: TrainingConfig,
-    options: DPOTrainOptions,
+    comparison_format: str,
+    eval_batch_size: int | None,
     tokenizer: Tokenizer,
     renderer_name: str,
 ) -> tuple[PreferenceDataset, PreferenceDataset | None]:
+    """The training pairs and the held-out ones (`test_split`, or the first `test_size` shuffled rows)."""
     renderer = renderer_for(renderer_name, tokenizer)
-    row_format = get_comparison_format(options.comparison_format)
+    row_format = get_comparison_format(comparison_format)
 
     def to_datums(comparison: Any) -> Any:
         return comparison_to_datums(comparison, renderer, training.max_length)
@@ -130,7 +132,7 @@ def _open_splits(
     test = None
     if test_rows is not None:
         test = PreferenceDataset(
-            test_rows, row_format, to_datums, batch_size=options.eval_batch_size or training.batch_size,
+            test_rows, row_format, to_datums, batch_size=eval_batch_size or training.batch_size,
             split=test_split or "test", shuffle=False, drop_last=False, **common,  # type: ignore[arg-type]
         )
     return train, test
@@ -149,7 +151,9 @@ class DPOTrainStage:
         renderer_name = renderer_name_for(training)
         check_renderer_name(renderer_name)
         tokenizer = ports.service.get_tokenizer(training.model.name)
-        train, test = _open_splits(ports.datasets, ref, training, options, tokenizer, renderer_name)
+        train, test = open_preference_splits(
+            ports.datasets, ref, training, options.comparison_format, options.eval_batch_size, tokenizer, renderer_name
+        )
         for dataset in (train, test):
             if dataset is not None:
                 dataset.check_first_rows()
@@ -164,8 +168,9 @@ class DPOTrainStage:
         ref = _dataset_ref(training, options)
         service = ctx.ports.service
         renderer_name = renderer_name_for(training)
-        train, test = _open_splits(
-            ctx.ports.datasets, ref, training, options, service.get_tokenizer(training.model.name), renderer_name
+        train, test = open_preference_splits(
+            ctx.ports.datasets, ref, training, options.comparison_format, options.eval_batch_size,
+            service.get_tokenizer(training.model.name), renderer_name,
         )
         sink = ctx.ports.metrics
         metric_logger, _ = setup_metric_loggers(

@@ -1,0 +1,188 @@
+"""`reward_model`: an RL env whose reward is a trained reward model's score of the reply.
+
+Prompts come from comparison rows (the prompt side of each pair; ties are skipped),
+so the RL stage of an RLHF pipeline asks the questions the reward model was trained
+on. The reward model is an earlier stage's `RewardModelRef` (`reward_model_stage`,
+or the latest one published); each reply is parsed with the renderer, rendered
+after its prompt and scored through `SamplingClient.compute_logprobs` of the reward
+model's sampler (`RewardScorer`): `beta * mean (or sum) logprob of the reply`. The
+RL loop then centres rewards within each group as for any env, so only how a reply
+compares with its siblings matters. The sampler is opened on first use and closed
+when the stage ends (`EnvContext.cleanups`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cookbook_runtime.errors import ConfigError, DataError
+from cookbook_runtime.framework import RewardModelRef
+from cookbook_runtime.ir import DatasetRef
+from cookbook_runtime.ports import Rows, SamplingClient, ServiceClient
+from cookbook_runtime.train.preference.formats import COMPARISON_FORMATS, get_comparison_format
+from cookbook_runtime.train.preference.reward_model import RewardScorer
+from cookbook_runtime.train.preference.types import Message
+from cookbook_runtime.train.renderers import Renderer
+from cookbook_runtime.train.rl.envs import EnvContext
+from cookbook_runtime.train.rl.types import (
+    Action,
+    Env,
+    EnvGroupBuilder,
+    Observation,
+    RLDataset,
+    StepResult,
+    StopCondition,
+)
+from cookbook_runtime.train.types import ModelInput
+
+__all__ = ["RewardModelEnv", "RewardModelOptions", "RewardModelRL", "SharedScorer"]
+
+
+class SharedScorer:
+    """One reward-model sampler for every env of a run, opened on first use."""
+
+    def __init__(self, service: ServiceClient, ref: RewardModelRef, renderer: Renderer) -> None:
+        self.service, self.ref, self.renderer = service, ref, renderer
+        self._scorer: RewardScorer | None = None
+        self._sampler: SamplingClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def _open(self) -> RewardScorer:
+        async with self._lock:
+            if self._scorer is None:
+                self._sampler = await self.service.create_sampling_client(model_path=self.ref.sampler_path)
+                self._scorer = RewardScorer(self._sampler, self.renderer, self.ref.score, self.ref.beta)
+            return self._scorer
+
+    async def __call__(self, prompt: Sequence[Message], reply: Sequence[Message]) -> float:
+        """The reward model's score of `reply` to `prompt`."""
+        return await (await self._open())(prompt, reply)
+
+    async def close(self) -> None:
+        """Close the sampler if it was opened."""
+        sampler, self._sampler, self._scorer = self._sampler, None, None
+        close = getattr(sampler, "close", None)
+        if close is not None:
+            await close()
+
+
+class RewardModelEnv(Env):
+    """Show a prompt, take one reply, reward it with the reward model's score."""
+
+    def __init__(self, renderer: Renderer, prompt: Sequence[Message], scorer: SharedScorer) -> None:
+        self.renderer, self.prompt, self.scorer = renderer, list(prompt), scorer
+
+    async def initial_observation(self) -> tuple[Observation, StopCondition]:
+        return self.renderer.build_generation_prompt(self.prompt), self.renderer.get_stop_sequences()
+
+    async def step(self, action: Action) -> StepResult:
+        message, termination = self.renderer.parse_response(action)
+        score = await self.scorer(self.prompt, [message])
+        return StepResult(
+            reward=score,
+            episode_done=True,
+            next_observation=ModelInput.empty(),
+            next_stop_condition=self.renderer.get_stop_sequences(),
+            metrics={"rm_score": score, "format": float(termination == "stop")},
+        )
+
+
+class _Group(EnvGroupBuilder):
+    def __init__(self, renderer: Renderer, prompt: list[Message], scorer: SharedScorer, group_size: int) -> None:
+        self.renderer, self.prompt, self.scorer, self.group_size = renderer, prompt, scorer, group_size
+
+    async def make_envs(self) -> Sequence[Env]:
+        return [RewardModelEnv(self.renderer, self.prompt, self.scorer) for _ in range(self.group_size)]
+
+    def logging_tags(self) -> list[str]:
+        return ["reward_model"]
+
+
+class _Batches(RLDataset):
+    def __init__(
+        self, prompts: list[list[Message]], renderer: Renderer, scorer: SharedScorer, per_batch: int, group_size: int
+    ) -> None:
+        self.prompts, self.renderer, self.scorer = prompts, renderer, scorer
+        self.per_batch, self.group_size = per_batch, group_size
+
+    def get_batch(self, index: int) -> Sequence[EnvGroupBuilder]:
+        chunk = self.prompts[index * self.per_batch : (index + 1) * self.per_batch]
+        return [_Group(self.renderer, p, self.scorer, self.group_size) for p in chunk]
+
+    def __len__(self) -> int:
+        return len(self.prompts) // self.per_batch
+
+
+class RewardModelOptions(BaseModel):
+    """Where the prompts and the reward model come from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: DatasetRef = Field(description="Comparison rows; the prompt of each pair is an RL prompt.")
+    comparison_format: str = Field(
+        default="pairs", description=f"How a row becomes a comparison: one of {sorted(COMPARISON_FORMATS)}."
+    )
+    reward_model_stage: str | None = Field(
+        default=None, description="Stage whose RewardModelRef scores replies; None: the latest one published."
+    )
+    max_prompts: int | None = Field(default=None, ge=1, description="Use at most this many training prompts.")
+    test_prompts: int = Field(default=32, ge=0, description="Held-out prompts (one sample each); 0: no eval.")
+
+    @model_validator(mode="after")
+    def _check(self) -> RewardModelOptions:
+        if self.comparison_format not in COMPARISON_FORMATS:
+            known = ", ".join(sorted(COMPARISON_FORMATS))
+            raise ValueError(f"unknown comparison_format {self.comparison_format!r}; known: {known}")
+        return self
+
+
+def _prompts(rows: Rows, comparison_format: str) -> list[list[Message]]:
+    row_format = get_comparison_format(comparison_format)
+    out: list[list[Message]] = []
+    for row in rows:
+        comparison = row_format(row)  # type: ignore[arg-type]
+        if comparison is not None:
+            out.append([dict(m) for m in comparison.prompt])  # type: ignore[misc]
+    return out
+
+
+class RewardModelRL:
+    """Env factory `reward_model`."""
+
+    name: ClassVar[str] = "reward_model"
+    Options: ClassVar[type[BaseModel]] = RewardModelOptions
+
+    def build(self, options: RewardModelOptions, ctx: EnvContext) -> tuple[RLDataset, RLDataset | None]:
+        if ctx.service is None or ctx.artifact is None:
+            raise ConfigError("env 'reward_model' needs the run's service and artifacts: run it from rl_train")
+        ref: RewardModelRef = ctx.artifact(RewardModelRef, options.reward_model_stage)
+        from cookbook_runtime.train.renderers import get_renderer
+
+        scorer = SharedScorer(ctx.service, ref, get_renderer(ref.renderer, ctx.renderer.tokenizer))
+        ctx.cleanups.append(scorer.close)
+        data = options.dataset
+        rows = ctx.datasets.open(data, data.split).shuffle(ctx.seed)
+        test_rows = None
+        if data.test_split is not None:
+            test_rows = ctx.datasets.open(data, data.test_split)
+        elif data.test_size > 0:
+            test_rows, rows = rows.take(data.test_size), rows.skip(data.test_size)
+        if options.max_prompts is not None:
+            rows = rows.take(options.max_prompts)
+        prompts = _prompts(rows, options.comparison_format)
+        if len(prompts) < ctx.groups_per_batch:
+            raise DataError(
+                f"env 'reward_model': {len(prompts)} prompts cannot fill a batch of {ctx.groups_per_batch}; "
+                "give more rows or lower groups_per_batch"
+            )
+        train = _Batches(prompts, ctx.renderer, scorer, ctx.groups_per_batch, ctx.group_size)
+        test = None
+        if test_rows is not None and options.test_prompts:
+            held = _prompts(test_rows.take(options.test_prompts), options.comparison_format)
+            if held:
+                test = _Batches(held, ctx.renderer, scorer, len(held), 1)
+        return train, test
