@@ -59,6 +59,10 @@ class RlhfConfig(RLRecipeConfig):
         default="mean", description="Reward-model score: mean (length-neutral) or sum of the reply's logprobs."
     )
     rm_beta: float = Field(default=1.0, gt=0, description="Scale of the score in the Bradley-Terry loss.")
+    rm_reference: Literal["initial", "none"] = Field(
+        default="initial",
+        description="'initial': score replies relative to the reward model's starting (SFT) weights; 'none': raw.",
+    )
     rm_learning_rate: float = Field(default=1e-4, gt=0, description="Reward-model peak learning rate.")
     rm_lr_schedule: Literal["constant", "linear", "cosine"] = Field(default="linear", description="RM LR decay.")
     rm_epochs: int = Field(default=1, ge=1, description="Passes over the comparisons.")
@@ -77,7 +81,21 @@ class RlhfConfig(RLRecipeConfig):
 
 
 def local_defaults() -> dict[str, Any]:
-    """The offline setting: the tiny model, a short SFT, the reward model on tiny-prefs, then RL."""
+    """The offline setting: the tiny model, a short SFT, the reward model on tiny-prefs, then RL.
+
+    SFT: 93 steps of 64 tiny-chat rows (one epoch). Reward model: 40 steps of 64
+    tiny-prefs pairs from the SFT weights, scored by the summed reply logprob relative
+    to those weights (beta 0.5). RL: 40 steps of 8 prompts x 8 replies from the SFT
+    weights, KL penalty 1.0 against them. Measured on 2 busy CPU cores (4-13 minutes
+    wall, most of it the SFT): held-out reward-model pair accuracy 0.500 -> 0.758;
+    held-out reward-model score of the policy's greedy replies -4.28 -> -2.24. That
+    rise is reward hacking, not better answers: the share of held-out replies that
+    are exactly the preferred answer fell from 0.078 to 0.016. Without the KL
+    penalty the score rises further (-4.28 -> +1.45) while replies shrink to two or
+    three tokens; with the reward model's mean score instead of the sum the same
+    happens (to +6.6). The reward model ranks held-out pairs it was trained to tell
+    apart, but misjudges replies unlike its training pairs, and RL finds them.
+    """
     return {
         "model_name": "cookbook/tiny-chat",
         "renderer_name": "qwen3_instruct",
@@ -88,7 +106,8 @@ def local_defaults() -> dict[str, Any]:
         "sft_batch_size": 64,
         "sft_max_length": 64,
         "preference_set": "tiny_prefs",
-        "rm_beta": 4.0,
+        "rm_score": "sum",
+        "rm_beta": 0.5,
         "rm_learning_rate": 1e-3,
         "rm_batch_size": 64,
         "rm_max_steps": 40,
@@ -98,11 +117,12 @@ def local_defaults() -> dict[str, Any]:
         "lora_rank": 0,
         "group_size": 8,
         "groups_per_batch": 8,
-        "learning_rate": 1e-4,
+        "learning_rate": 3e-4,
+        "kl_penalty_coef": 1.0,
         "temperature": 1.0,
         "eval_temperature": 0.0,
         "max_tokens": 16,
-        "max_steps": 20,
+        "max_steps": 40,
         "eval_every": 10,
         "save_every": 10,
         "rl_test_prompts": 64,
@@ -188,6 +208,7 @@ class RlhfRecipe:
                     "comparison_format": comparison_format,
                     "score": config.rm_score,
                     "beta": config.rm_beta,
+                    "reference": config.rm_reference,
                     "max_eval_batches": config.rm_max_eval_batches,
                     "training": rm.model_dump(mode="json", exclude={"model", "dataset"}),
                 },

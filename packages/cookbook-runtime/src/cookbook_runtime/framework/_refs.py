@@ -70,7 +70,10 @@ class RewardModelRef(ArtifactRef):
     base_model: str = Field(description="Base model of the reward model; policies it scores must share its tokenizer.")
     renderer: str = Field(description="Renderer prompts and replies are scored with.")
     score: Literal["mean", "sum"] = Field(description="Reply logprob reduction the model was trained on.")
-    beta: float = Field(gt=0, description="Scale of the score: reward = beta * reduced logprob.")
+    beta: float = Field(gt=0, description="Scale of the score: reward = beta * reduced (logprob - reference logprob).")
+    reference_sampler_path: str | None = Field(
+        default=None, description="Sampler weights scores are relative to (the starting weights); None: raw logprobs."
+    )
     held_out_pair_accuracy: float | None = Field(
         default=None, description="Share of held-out pairs it ranked right at the end of training."
     )

@@ -14,7 +14,8 @@ from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec, Tra
 from cookbook_runtime.ports import Ports
 from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient
 from cookbook_runtime.train.datum import datum_from_model_input_weights
-from cookbook_runtime.train.preference import bradley_terry_loss, bradley_terry_loss_fn, reply_score
+from cookbook_runtime.train.preference import RewardScorer, bradley_terry_loss, bradley_terry_loss_fn, reply_score
+from cookbook_runtime.train.renderers import get_renderer
 from cookbook_runtime.train.stages import RewardModelTrainStage
 from cookbook_runtime.train.types import ModelInput
 
@@ -40,6 +41,7 @@ def _datum(tokens: list[int], weights: list[float]):  # type: ignore[no-untyped-
 def test_mean_score_divides_by_the_reply_tokens_and_sum_does_not() -> None:
     assert reply_score([-9.0, -1.0, -3.0], [0.0, 1.0, 1.0], "mean", 2.0) == pytest.approx(-4.0)
     assert reply_score([-9.0, -1.0, -3.0], [0.0, 1.0, 1.0], "sum", 2.0) == pytest.approx(-8.0)
+    assert reply_score([-9.0, -1.0, -3.0], [0.0, 1.0, 1.0], "mean", 2.0, reference=-6.0) == pytest.approx(2.0)
 
 
 def test_custom_loss_pairs_interleaved_datums() -> None:
@@ -49,6 +51,9 @@ def test_custom_loss_pairs_interleaved_datums() -> None:
     loss, metrics = bradley_terry_loss_fn("mean", 1.5)([chosen, rejected], logprobs)
     assert loss == pytest.approx(math.log1p(math.exp(-1.5 * (-1.0 + 2.0))))
     assert metrics["num_pairs"] == 1.0 and metrics["pair_accuracy"] == 1.0
+    # with reference sums -4 (chosen) and -3 (rejected): scores 1.5 * (-2 + 4) / 2 and 1.5 * (-6 + 3) / 3
+    loss, _ = bradley_terry_loss_fn("mean", 1.5, [-4.0, -3.0])([chosen, rejected], logprobs)
+    assert loss == pytest.approx(math.log1p(math.exp(-(1.5 - -1.5))))
     with pytest.raises(DataError, match="interleaves"):
         bradley_terry_loss_fn("mean", 1.0)([chosen], [[-1.0, -1.0, -1.0]])
 
@@ -68,6 +73,16 @@ def test_gradient_matches_torch_autograd_of_the_formula() -> None:
     assert float(loss.detach()) == pytest.approx(float(ref.detach()))
     for a, b in zip(ours, theirs, strict=True):
         assert torch.allclose(a.grad, b.grad)
+
+
+async def test_scores_are_relative_to_the_reference_when_one_is_given() -> None:
+    service = FakeServiceClient()
+    sampler = await service.create_sampling_client(base_model="fake/model")
+    renderer = get_renderer("qwen3_instruct", service.get_tokenizer("fake/model"))
+    prompt, reply = [{"role": "user", "content": "q?"}], [{"role": "assistant", "content": "yes"}]
+    raw = await RewardScorer(sampler, renderer, "mean", 2.0)(prompt, reply)  # type: ignore[arg-type]
+    relative = await RewardScorer(sampler, renderer, "mean", 2.0, reference=sampler)(prompt, reply)  # type: ignore[arg-type]
+    assert raw < 0 and relative == pytest.approx(0.0, abs=1e-9)
 
 
 def _rows(n: int, prefix: str) -> list[dict[str, Any]]:
@@ -142,7 +157,7 @@ async def test_rl_on_the_reward_models_score_after_sft(tmp_path: Path) -> None:
     rows = [r for r in read_jsonl(tmp_path / "metrics.jsonl") if "env/all/rm_score" in r]
     assert len(rows) == 3
     assert all(r["env/all/rm_score"] == pytest.approx(r["env/all/reward/total"]) for r in rows)
-    assert all(r["env/all/rm_score"] < 0 for r in rows)  # a mean logprob
+    assert ctx.artifact(RewardModelRef).reference_sampler_path is not None  # scores relative to the SFT weights
     assert ctx.artifact(CheckpointRef, stage="rl_train").kind == "rl"
     started = [e for e in ctx.run_dir.events() if e["event"] == "stage_finished"]
     assert [e["stage"] for e in started] == ["supervised_train", "reward_model_train", "rl_train"]

@@ -5,10 +5,16 @@ so the RL stage of an RLHF pipeline asks the questions the reward model was trai
 on. The reward model is an earlier stage's `RewardModelRef` (`reward_model_stage`,
 or the latest one published); each reply is parsed with the renderer, rendered
 after its prompt and scored through `SamplingClient.compute_logprobs` of the reward
-model's sampler (`RewardScorer`): `beta * mean (or sum) logprob of the reply`. The
+model's sampler (`RewardScorer`): `beta * mean (or sum) of the reply's logprobs`, less
+those of the reward model's starting weights when its ref names them. The
 RL loop then centres rewards within each group as for any env, so only how a reply
 compares with its siblings matters. The sampler is opened on first use and closed
 when the stage ends (`EnvContext.cleanups`).
+
+Metrics per reply: `rm_score` (the reward), `format` (the reply ended with a stop
+sequence) and, where a pair's chosen side is one message, `matches_chosen` (the
+reply is exactly that text): a check, on data with one right answer such as
+tiny-prefs, of whether a rising score means better replies or a hacked reward model.
 """
 
 from __future__ import annotations
@@ -48,14 +54,19 @@ class SharedScorer:
     def __init__(self, service: ServiceClient, ref: RewardModelRef, renderer: Renderer) -> None:
         self.service, self.ref, self.renderer = service, ref, renderer
         self._scorer: RewardScorer | None = None
-        self._sampler: SamplingClient | None = None
+        self._samplers: list[SamplingClient] = []
         self._lock = asyncio.Lock()
 
     async def _open(self) -> RewardScorer:
         async with self._lock:
             if self._scorer is None:
-                self._sampler = await self.service.create_sampling_client(model_path=self.ref.sampler_path)
-                self._scorer = RewardScorer(self._sampler, self.renderer, self.ref.score, self.ref.beta)
+                sampler = await self.service.create_sampling_client(model_path=self.ref.sampler_path)
+                self._samplers.append(sampler)
+                reference = None
+                if self.ref.reference_sampler_path is not None:
+                    reference = await self.service.create_sampling_client(model_path=self.ref.reference_sampler_path)
+                    self._samplers.append(reference)
+                self._scorer = RewardScorer(sampler, self.renderer, self.ref.score, self.ref.beta, reference)
             return self._scorer
 
     async def __call__(self, prompt: Sequence[Message], reply: Sequence[Message]) -> float:
@@ -63,18 +74,21 @@ class SharedScorer:
         return await (await self._open())(prompt, reply)
 
     async def close(self) -> None:
-        """Close the sampler if it was opened."""
-        sampler, self._sampler, self._scorer = self._sampler, None, None
-        close = getattr(sampler, "close", None)
-        if close is not None:
-            await close()
+        """Close the samplers that were opened."""
+        samplers, self._samplers, self._scorer = self._samplers, [], None
+        for sampler in samplers:
+            close = getattr(sampler, "close", None)
+            if close is not None:
+                await close()
 
 
 class RewardModelEnv(Env):
     """Show a prompt, take one reply, reward it with the reward model's score."""
 
-    def __init__(self, renderer: Renderer, prompt: Sequence[Message], scorer: SharedScorer) -> None:
-        self.renderer, self.prompt, self.scorer = renderer, list(prompt), scorer
+    def __init__(
+        self, renderer: Renderer, prompt: Sequence[Message], scorer: SharedScorer, chosen: str | None = None
+    ) -> None:
+        self.renderer, self.prompt, self.scorer, self.chosen = renderer, list(prompt), scorer, chosen
 
     async def initial_observation(self) -> tuple[Observation, StopCondition]:
         return self.renderer.build_generation_prompt(self.prompt), self.renderer.get_stop_sequences()
@@ -82,21 +96,36 @@ class RewardModelEnv(Env):
     async def step(self, action: Action) -> StepResult:
         message, termination = self.renderer.parse_response(action)
         score = await self.scorer(self.prompt, [message])
+        metrics = {"rm_score": score, "format": float(termination == "stop")}
+        if self.chosen is not None:
+            metrics["matches_chosen"] = float(_text(message).strip() == self.chosen.strip())
         return StepResult(
             reward=score,
             episode_done=True,
             next_observation=ModelInput.empty(),
             next_stop_condition=self.renderer.get_stop_sequences(),
-            metrics={"rm_score": score, "format": float(termination == "stop")},
+            metrics=metrics,
         )
 
 
+def _text(message: Message) -> str:
+    content = message.get("content", "")
+    if isinstance(content, str):
+        return content
+    return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+
+
+Prompt = tuple[list[Message], str | None]
+"""A prompt and, where the pair's chosen side is one assistant message, its text."""
+
+
 class _Group(EnvGroupBuilder):
-    def __init__(self, renderer: Renderer, prompt: list[Message], scorer: SharedScorer, group_size: int) -> None:
+    def __init__(self, renderer: Renderer, prompt: Prompt, scorer: SharedScorer, group_size: int) -> None:
         self.renderer, self.prompt, self.scorer, self.group_size = renderer, prompt, scorer, group_size
 
     async def make_envs(self) -> Sequence[Env]:
-        return [RewardModelEnv(self.renderer, self.prompt, self.scorer) for _ in range(self.group_size)]
+        messages, chosen = self.prompt
+        return [RewardModelEnv(self.renderer, messages, self.scorer, chosen) for _ in range(self.group_size)]
 
     def logging_tags(self) -> list[str]:
         return ["reward_model"]
@@ -104,7 +133,7 @@ class _Group(EnvGroupBuilder):
 
 class _Batches(RLDataset):
     def __init__(
-        self, prompts: list[list[Message]], renderer: Renderer, scorer: SharedScorer, per_batch: int, group_size: int
+        self, prompts: list[Prompt], renderer: Renderer, scorer: SharedScorer, per_batch: int, group_size: int
     ) -> None:
         self.prompts, self.renderer, self.scorer = prompts, renderer, scorer
         self.per_batch, self.group_size = per_batch, group_size
@@ -140,13 +169,14 @@ class RewardModelOptions(BaseModel):
         return self
 
 
-def _prompts(rows: Rows, comparison_format: str) -> list[list[Message]]:
+def _prompts(rows: Rows, comparison_format: str) -> list[Prompt]:
     row_format = get_comparison_format(comparison_format)
-    out: list[list[Message]] = []
+    out: list[Prompt] = []
     for row in rows:
         comparison = row_format(row)  # type: ignore[arg-type]
         if comparison is not None:
-            out.append([dict(m) for m in comparison.prompt])  # type: ignore[misc]
+            chosen = _text(comparison.chosen[0]) if len(comparison.chosen) == 1 else None
+            out.append(([dict(m) for m in comparison.prompt], chosen))  # type: ignore[misc]
     return out
 
 

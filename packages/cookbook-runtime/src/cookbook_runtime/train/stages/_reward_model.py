@@ -1,7 +1,8 @@
 """`reward_model_train`: a Bradley-Terry reward model on comparisons, published as a `RewardModelRef`.
 
 The reward model is a fine-tuned copy of the model, its score of a reply the
-(mean or summed) logprob of the reply's tokens times `beta` (see
+(mean or summed) logprob of the reply's tokens, less the starting weights' by default,
+times `beta` (see
 `cookbook_runtime.train.preference.reward_model` for why that scalar and not a value
 head). It starts from an earlier stage's `CheckpointRef` when `init_from_stage` names
 one (the SFT model, so it reads replies the way the policy writes them), else from
@@ -23,7 +24,7 @@ from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.metrics import setup_metric_loggers
 from cookbook_runtime.train.preference import COMPARISON_FORMATS
-from cookbook_runtime.train.preference.reward_model import ScoreReduction
+from cookbook_runtime.train.preference.reward_model import RewardReference, ScoreReduction
 from cookbook_runtime.train.preference.rm_loop import train_reward_model
 from cookbook_runtime.train.stages._common import (
     check_renderer_name,
@@ -54,6 +55,11 @@ class RewardModelTrainOptions(BaseModel):
         default="mean", description="Reply score: 'mean' (length-neutral) or 'sum' of the reply's token logprobs."
     )
     beta: float = Field(default=1.0, gt=0, description="Scale of the score inside the Bradley-Terry sigmoid.")
+    reference: RewardReference = Field(
+        default="initial",
+        description="'initial': score replies relative to the starting weights (DPO's implicit reward); "
+        "'none': by the raw logprob.",
+    )
     eval_batch_size: int | None = Field(
         default=None, ge=1, description="Held-out pairs per forward pass; None uses the training batch size."
     )
@@ -139,6 +145,7 @@ class RewardModelTrainStage:
                 log_dir,
                 score=options.score,
                 beta=options.beta,
+                reference=options.reference,
                 metric_logger=metric_logger,
                 test_dataset=test,
                 max_eval_batches=options.max_eval_batches,
@@ -163,6 +170,7 @@ class RewardModelTrainStage:
                 renderer=renderer_name,
                 score=options.score,
                 beta=options.beta,
+                reference_sampler_path=result.reference_path,
                 held_out_pair_accuracy=accuracy,
             )
         )
