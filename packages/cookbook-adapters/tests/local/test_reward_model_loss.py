@@ -13,7 +13,11 @@ import math
 
 import pytest
 from cookbook_adapters.local import LocalServiceClient
-from cookbook_runtime.train.preference import Comparison, bradley_terry_loss_fn, comparison_to_datums
+from cookbook_runtime.train.preference import (
+    Comparison,
+    bradley_terry_loss_fn,
+    comparison_to_datums,
+)
 from cookbook_runtime.train.renderers import get_renderer
 from cookbook_runtime.train.types import AdamParams, Datum, TensorData
 

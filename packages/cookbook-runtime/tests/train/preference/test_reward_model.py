@@ -14,7 +14,12 @@ from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec, Tra
 from cookbook_runtime.ports import Ports
 from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient
 from cookbook_runtime.train.datum import datum_from_model_input_weights
-from cookbook_runtime.train.preference import RewardScorer, bradley_terry_loss, bradley_terry_loss_fn, reply_score
+from cookbook_runtime.train.preference import (
+    RewardScorer,
+    bradley_terry_loss,
+    bradley_terry_loss_fn,
+    reply_score,
+)
 from cookbook_runtime.train.renderers import get_renderer
 from cookbook_runtime.train.stages import RewardModelTrainStage
 from cookbook_runtime.train.types import ModelInput

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,6 +32,7 @@ from cookbook_runtime.ports import Rows, SamplingClient, ServiceClient
 from cookbook_runtime.train.preference.formats import COMPARISON_FORMATS, get_comparison_format
 from cookbook_runtime.train.preference.reward_model import RewardScorer
 from cookbook_runtime.train.preference.types import Message
+from cookbook_runtime.train.renderers import Message as ChatMessage
 from cookbook_runtime.train.renderers import Renderer
 from cookbook_runtime.train.rl.envs import EnvContext
 from cookbook_runtime.train.rl.types import (
@@ -91,10 +92,12 @@ class RewardModelEnv(Env):
         self.renderer, self.prompt, self.scorer, self.chosen = renderer, list(prompt), scorer, chosen
 
     async def initial_observation(self) -> tuple[Observation, StopCondition]:
-        return self.renderer.build_generation_prompt(self.prompt), self.renderer.get_stop_sequences()
+        prompt = cast("list[ChatMessage]", self.prompt)
+        return self.renderer.build_generation_prompt(prompt), self.renderer.get_stop_sequences()
 
     async def step(self, action: Action) -> StepResult:
-        message, termination = self.renderer.parse_response(action)
+        parsed, termination = self.renderer.parse_response(action)
+        message: Message = dict(parsed)
         score = await self.scorer(self.prompt, [message])
         metrics = {"rm_score": score, "format": float(termination == "stop")}
         if self.chosen is not None:
