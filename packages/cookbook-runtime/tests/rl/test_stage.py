@@ -100,7 +100,7 @@ async def test_warm_start_from_a_supervised_stage_keeps_its_files_apart(tmp_path
 
 async def test_init_from_a_missing_stage_is_a_config_error(tmp_path: Path) -> None:
     spec = _experiment(StageSpec(name="rl_train", options={"env": "test_letters", "init_from_stage": "sft"}))
-    with pytest.raises(Exception, match="has not produced a final_state_path"):
+    with pytest.raises(Exception, match="needs a CheckpointRef from stage 'sft', which is not in the pipeline"):
         await run(spec, _ports(), tmp_path)
 
 

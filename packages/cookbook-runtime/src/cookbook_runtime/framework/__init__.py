@@ -2,6 +2,16 @@
 
 from cookbook_runtime.framework._context import Context
 from cookbook_runtime.framework._progress import Progress, ProgressListener
+from cookbook_runtime.framework._refs import (
+    ArtifactRef,
+    CheckpointRef,
+    DatasetArtifact,
+    EvalResultRef,
+    RewardModelRef,
+    artifact_type,
+    dump_refs,
+    load_refs,
+)
 from cookbook_runtime.framework._run_dir import (
     RUN_MARKER,
     RunDir,
@@ -15,6 +25,7 @@ from cookbook_runtime.framework._runner import (
     IfExists,
     PlannedStage,
     check_resumable,
+    finished_refs,
     preflight,
     run,
     validate,
@@ -23,18 +34,27 @@ from cookbook_runtime.framework._stage import Stage, get_stage, register_stage, 
 
 __all__ = [
     "RUN_MARKER",
+    "ArtifactRef",
+    "CheckpointRef",
     "Context",
+    "DatasetArtifact",
+    "EvalResultRef",
     "IfExists",
     "PlannedStage",
     "Progress",
     "ProgressListener",
+    "RewardModelRef",
     "RunDir",
     "RunDirState",
     "Stage",
+    "artifact_type",
     "atomic_write_text",
     "check_resumable",
+    "dump_refs",
+    "finished_refs",
     "get_stage",
     "inspect_run_dir",
+    "load_refs",
     "preflight",
     "read_jsonl",
     "register_stage",

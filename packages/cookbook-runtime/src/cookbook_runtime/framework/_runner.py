@@ -3,9 +3,10 @@
 `run(experiment, ports, run_dir)` validates every enabled stage's options before
 anything runs, then runs enabled stages in order (skipping those whose `when`
 output of an earlier stage is not true), logging `stage_started`,
-`stage_finished` (with outputs) and `stage_failed` to `events.jsonl` and keeping
-`run.json` current. Running the same directory again skips finished stages and
-restores their outputs; stages that checkpoint resume from their own checkpoints.
+`stage_finished` (with outputs and the typed artifact refs the stage published) and
+`stage_failed` to `events.jsonl` and keeping `run.json` current. Running the same
+directory again skips finished stages and restores their outputs and refs; stages
+that checkpoint resume from their own checkpoints.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from cookbook_runtime.errors import ConfigError, CookbookError, StageFailed
 from cookbook_runtime.framework._context import Context
 from cookbook_runtime.framework._progress import ProgressListener
+from cookbook_runtime.framework._refs import ArtifactRef, dump_refs, load_refs
 from cookbook_runtime.framework._run_dir import RunDir, inspect_run_dir, remove_run_dir
 from cookbook_runtime.framework._stage import get_stage
 from cookbook_runtime.ir import Experiment, StageSpec
@@ -29,7 +31,7 @@ from cookbook_runtime.ports import Ports
 from cookbook_runtime.redaction import redact, redact_text
 from cookbook_runtime.user_files import iter_jsonl
 
-__all__ = ["IfExists", "PlannedStage", "check_resumable", "preflight", "run", "validate"]
+__all__ = ["IfExists", "PlannedStage", "check_resumable", "finished_refs", "preflight", "run", "validate"]
 
 IfExists = Literal["resume", "fail", "overwrite"]
 """What `run` does with a directory that already holds a run."""
@@ -127,6 +129,10 @@ def check_resumable(rd: RunDir, experiment: Experiment) -> dict[str, dict[str, A
             stage, outputs = ev.get("stage"), ev.get("outputs") or {}
             if not isinstance(stage, str) or not isinstance(outputs, dict):
                 raise _damaged(rd, "events.jsonl", "has a stage_finished event without a stage or outputs")
+            try:
+                load_refs(ev.get("artifacts", []))
+            except ValueError as exc:
+                raise _damaged(rd, "events.jsonl", f"has unreadable artifacts of stage {stage!r} ({exc})") from None
             finished[stage] = dict(outputs)
     previous = rd.read_json("experiment.json")
     if previous is None:
@@ -146,6 +152,15 @@ def check_resumable(rd: RunDir, experiment: Experiment) -> dict[str, dict[str, A
             "use another log path, or --if-exists overwrite to start over"
         )
     return finished
+
+
+def finished_refs(rd: RunDir) -> dict[str, list[ArtifactRef]]:
+    """Stage key -> the artifact refs its `stage_finished` event recorded (checked by `check_resumable`)."""
+    refs: dict[str, list[ArtifactRef]] = {}
+    for ev in rd.events():
+        if ev.get("event") == "stage_finished" and isinstance(ev.get("stage"), str):
+            refs[ev["stage"]] = load_refs(ev.get("artifacts", []))
+    return refs
 
 
 async def preflight(planned: list[PlannedStage], experiment: Experiment, ports: Ports) -> None:
@@ -197,6 +212,7 @@ async def run(
     planned = validate(experiment)
     state = inspect_run_dir(rd.path)
     finished: dict[str, dict[str, Any]] = {}
+    restored: dict[str, list[ArtifactRef]] = {}
     if state == "run":
         if if_exists == "fail":
             raise ConfigError(
@@ -205,6 +221,7 @@ async def run(
             )
         if if_exists == "resume":
             finished = check_resumable(rd, experiment)
+            restored = finished_refs(rd)
     ports.check_options()
     await preflight([p for p in planned if p.spec.key not in finished], experiment, ports)
     if state == "run" and if_exists == "overwrite":
@@ -223,6 +240,8 @@ async def run(
         key = item.spec.key
         if key in finished:
             ctx.outputs[key] = finished[key]
+            if restored.get(key):
+                ctx.refs[key] = restored[key]
             rd.emit("stage_skipped", stage=key, name=item.spec.name, reason="finished")
             logger.info("stage %s already finished; skipped", key)
             continue
@@ -232,6 +251,8 @@ async def run(
             continue
         rd.emit("stage_started", stage=key, name=item.spec.name)
         rd.set_status("running", stage=key)
+        ctx.stage = key
+        ctx.refs.pop(key, None)
         try:
             result = await item.stage_cls().run(ctx, item.options)
         except (KeyboardInterrupt, asyncio.CancelledError):
@@ -248,9 +269,14 @@ async def run(
             rd.set_status("failed", stage=key, error=error)
             exc.add_note(f"(raised in stage {key!r}: this is a bug, not bad input; please report it)")
             raise
+        finally:
+            ctx.stage = None
         outputs = redact(dict(result or {}))
         ctx.outputs[key] = dict(result or {})
-        rd.emit("stage_finished", stage=key, name=item.spec.name, outputs=outputs)
+        rd.emit(
+            "stage_finished", stage=key, name=item.spec.name, outputs=outputs,
+            artifacts=dump_refs(ctx.refs.get(key, [])),
+        )
         if artifacts is not None:
             await artifacts.sync(rd.path)
     rd.emit("run_finished", experiment=experiment.id)

@@ -30,6 +30,7 @@ _BUILTIN_STAGES: dict[str, str] = {
     "supervised_train": "cookbook_runtime.train.stages:SupervisedTrainStage",
     "rl_train": "cookbook_runtime.train.stages:RLTrainStage",
     "dpo_train": "cookbook_runtime.train.stages:DPOTrainStage",
+    "reward_model_train": "cookbook_runtime.train.stages:RewardModelTrainStage",
     "evaluate_nll": "cookbook_runtime.train.stages:EvaluateNllStage",
     "evaluate_exact_match": "cookbook_runtime.train.stages:EvaluateExactMatchStage",
     "evaluate": "cookbook_runtime.train.stages:EvaluateStage",

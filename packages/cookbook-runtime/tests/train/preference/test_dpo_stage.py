@@ -16,7 +16,7 @@ from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient
 from cookbook_runtime.train.metrics import JsonlMetricLogger
 from cookbook_runtime.train.preference import REFERENCE_FILE, train_dpo
 from cookbook_runtime.train.stages import DPOTrainOptions, DPOTrainStage
-from cookbook_runtime.train.stages._dpo import _open_splits
+from cookbook_runtime.train.stages._dpo import open_preference_splits
 
 
 def _rows(n: int, prefix: str) -> list[dict[str, Any]]:
@@ -107,8 +107,9 @@ async def _train(run_dir: Path, states: Path, crash_at: int | None = None) -> No
     assert spec.training is not None
     options = DPOTrainOptions()
     service = FakeServiceClient(root=str(states))  # a new process: a fresh service over the saved states
-    train, test = _open_splits(
-        _store(), spec.training.dataset, spec.training, options, service.get_tokenizer("fake/model"), "qwen3_instruct"
+    train, test = open_preference_splits(
+        _store(), spec.training.dataset, spec.training, options.comparison_format, options.eval_batch_size,
+        service.get_tokenizer("fake/model"), "qwen3_instruct",
     )
     run_dir.mkdir(parents=True, exist_ok=True)
     logger = _CrashingLogger(run_dir, crash_at)
@@ -164,8 +165,8 @@ async def test_reference_cache_asks_the_sampler_once_per_datum() -> None:
     spec = _spec()
     assert spec.training is not None and spec.training.dataset is not None
     service = FakeServiceClient()
-    train, _ = _open_splits(
-        _store(), spec.training.dataset, spec.training, DPOTrainOptions(), service.get_tokenizer("x"), "qwen3_instruct"
+    train, _ = open_preference_splits(
+        _store(), spec.training.dataset, spec.training, "pairs", None, service.get_tokenizer("x"), "qwen3_instruct"
     )
     data = next(iter(train.batches(0))).data
     cache = ReferenceCache(Counting())

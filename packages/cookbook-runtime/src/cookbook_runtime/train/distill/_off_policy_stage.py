@@ -38,6 +38,7 @@ from cookbook_runtime.train.stages._common import (
     check_train_on_what,
     make_to_datum,
     override_training,
+    publish_checkpoint,
     renderer_for,
     renderer_name_for,
     require_dataset,
@@ -193,7 +194,7 @@ class DistillOffPolicyStage:
             test_rows, rows = rows.take(ref.test_size), rows.skip(ref.test_size)
         if options.max_rows is not None:
             rows = rows.take(options.max_rows)
-        spec = resolve_teacher(options.teacher, ctx.outputs, self.name)
+        spec = resolve_teacher(options.teacher, ctx, self.name)
         teacher = await open_teacher(service, spec)
         field = ref.messages_field
         try:
@@ -226,6 +227,10 @@ class DistillOffPolicyStage:
             )
         finally:
             metric_logger.close()
+        publish_checkpoint(
+            ctx, "distill_off_policy", state_path=result.final_state_path, sampler_path=result.final_sampler_path,
+            base_model=result.base_model, renderer=renderer_name, steps=result.steps,
+        )
         outputs: dict[str, Any] = {
             "final_state_path": result.final_state_path,
             "final_sampler_path": result.final_sampler_path,

@@ -25,6 +25,7 @@ from cookbook_runtime.train.rl import RLConfig, RLLossName
 from cookbook_runtime.train.rl.envs import EnvContext, get_env
 from cookbook_runtime.train.stages._common import (
     override_training,
+    publish_checkpoint,
     renderer_for,
     renderer_name_for,
     require_training,
@@ -152,7 +153,7 @@ class DistillOnPolicyStage:
             trains.append(train)
             tests.append(test)
         test_set = MixedDataset(tests) if any(t is not None for t in tests) else None
-        teacher_specs = [resolve_teacher(s.teacher, ctx.outputs, self.name) for s in options.datasets]
+        teacher_specs = [resolve_teacher(s.teacher, ctx, self.name) for s in options.datasets]
         teachers = [await open_teacher(service, spec) for spec in teacher_specs]
         sink = ctx.ports.metrics
         metric_logger, _ = setup_metric_loggers(
@@ -183,6 +184,10 @@ class DistillOnPolicyStage:
                 await run.close_teachers()
         finally:
             metric_logger.close()
+        publish_checkpoint(
+            ctx, "distill_on_policy", state_path=result.final_state_path, sampler_path=result.final_sampler_path,
+            base_model=result.base_model, renderer=renderer_name, steps=result.steps,
+        )
         outputs: dict[str, Any] = {
             "final_state_path": result.final_state_path,
             "final_sampler_path": result.final_sampler_path,

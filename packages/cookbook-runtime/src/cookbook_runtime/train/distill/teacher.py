@@ -9,12 +9,15 @@ student and teacher must share a tokenizer; the logprobs are compared token by t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.ports import SamplingClient, ServiceClient
+
+if TYPE_CHECKING:
+    from cookbook_runtime.framework import Context
 
 __all__ = ["TeacherSpec", "open_teacher", "resolve_teacher"]
 
@@ -38,17 +41,22 @@ class TeacherSpec(BaseModel):
         return self
 
 
-def resolve_teacher(spec: TeacherSpec, outputs: dict[str, Any], stage: str) -> TeacherSpec:
-    """`spec` with `from_stage` replaced by that stage's sampler path."""
+def resolve_teacher(spec: TeacherSpec, ctx: Context, stage: str) -> TeacherSpec:
+    """`spec` with `from_stage` replaced by the sampler path of that stage's `CheckpointRef`."""
     if spec.from_stage is None:
         return spec
-    found = outputs.get(spec.from_stage, {}).get("final_sampler_path")
-    if not found:
+    from cookbook_runtime.framework import CheckpointRef
+    from cookbook_runtime.train.stages._common import checkpoint_of
+
+    found = checkpoint_of(ctx, spec.from_stage)
+    if found is None:
+        found = ctx.artifact(CheckpointRef, stage=spec.from_stage)  # raises, saying what to fix
+    if not found.sampler_path:
         raise ConfigError(
-            f"stage {stage!r}: teacher stage {spec.from_stage!r} has not produced a final_sampler_path; "
-            "put it earlier in the pipeline"
+            f"stage {stage!r}: teacher stage {spec.from_stage!r} saved no sampler weights; "
+            "teach from a stage that saves them"
         )
-    return TeacherSpec(path=str(found))
+    return TeacherSpec(path=found.sampler_path)
 
 
 async def open_teacher(service: ServiceClient, spec: TeacherSpec) -> SamplingClient:

@@ -1,4 +1,4 @@
-"""Preference learning: comparison data, their rendering, the DPO loss and loop.
+"""Preference learning: comparison data, their rendering, the DPO loss and loop, the reward model.
 
 Kept apart from the supervised and RL loops; the `dpo_train` stage wraps `train_dpo`.
 """
@@ -25,6 +25,15 @@ from cookbook_runtime.train.preference.reference import (
     reference_sequence_logprobs,
 )
 from cookbook_runtime.train.preference.render import comparison_to_datums, completion_datum
+from cookbook_runtime.train.preference.reward_model import (
+    RewardPairEvaluator,
+    RewardScorer,
+    ScoreReduction,
+    bradley_terry_loss,
+    bradley_terry_loss_fn,
+    reply_score,
+)
+from cookbook_runtime.train.preference.rm_loop import RewardModelResult, train_reward_model
 from cookbook_runtime.train.preference.types import Comparison, Label, Message, resolve_label
 
 __all__ = [
@@ -40,7 +49,13 @@ __all__ = [
     "PairLogprobs",
     "PreferenceDataset",
     "ReferenceCache",
+    "RewardModelResult",
+    "RewardPairEvaluator",
+    "RewardScorer",
+    "ScoreReduction",
     "ToDatums",
+    "bradley_terry_loss",
+    "bradley_terry_loss_fn",
     "comparison_to_datums",
     "completion_datum",
     "dpo_loss",
@@ -49,7 +64,9 @@ __all__ = [
     "pin_reference",
     "pinned_reference",
     "reference_sequence_logprobs",
+    "reply_score",
     "resolve_label",
     "sequence_logprob",
     "train_dpo",
+    "train_reward_model",
 ]

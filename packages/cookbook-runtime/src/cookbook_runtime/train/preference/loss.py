@@ -27,7 +27,7 @@ from cookbook_runtime.errors import DataError
 from cookbook_runtime.ports import CustomLossFn
 from cookbook_runtime.types import Datum
 
-__all__ = ["PairLogprobs", "dpo_loss", "dpo_loss_fn", "sequence_logprob"]
+__all__ = ["PairLogprobs", "as_float", "dpo_loss", "dpo_loss_fn", "sequence_logprob", "softplus"]
 
 
 def sequence_logprob(logprobs: Any, weights: Sequence[float]) -> Any:
@@ -37,14 +37,14 @@ def sequence_logprob(logprobs: Any, weights: Sequence[float]) -> Any:
     return math.fsum(float(lp) * w for lp, w in zip(logprobs, weights, strict=True))
 
 
-def _softplus(z: Any) -> Any:
+def softplus(z: Any) -> Any:
     """`log(1 + exp(z))` without overflow, for a float or a 0-d tensor."""
     if isinstance(z, int | float):
         return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
     return z.clamp(min=0) + (-z.abs()).exp().log1p()
 
 
-def _value(x: Any) -> float:
+def as_float(x: Any) -> float:
     return float(x.detach()) if hasattr(x, "detach") else float(x)
 
 
@@ -68,13 +68,13 @@ def dpo_loss(pairs: Sequence[PairLogprobs], beta: float) -> tuple[Any, dict[str,
     for pair in pairs:
         chosen_reward = (pair.chosen - pair.chosen_ref) * beta
         rejected_reward = (pair.rejected - pair.rejected_ref) * beta
-        losses.append(_softplus(rejected_reward - chosen_reward))
-        chosen_rewards.append(_value(chosen_reward))
-        rejected_rewards.append(_value(rejected_reward))
+        losses.append(softplus(rejected_reward - chosen_reward))
+        chosen_rewards.append(as_float(chosen_reward))
+        rejected_rewards.append(as_float(rejected_reward))
     n = len(pairs)
     loss = sum(losses[1:], losses[0]) / n
     metrics = {
-        "dpo_loss": _value(loss),
+        "dpo_loss": as_float(loss),
         "accuracy": sum(c > r for c, r in zip(chosen_rewards, rejected_rewards, strict=True)) / n,
         "margin": sum(c - r for c, r in zip(chosen_rewards, rejected_rewards, strict=True)) / n,
         "chosen_reward": sum(chosen_rewards) / n,

@@ -11,14 +11,15 @@ class), the way recipes and stages do; names from a spec are looked up, never im
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from cookbook_runtime.errors import UnknownNameError
-from cookbook_runtime.ports import DatasetStore
+from cookbook_runtime.ports import DatasetStore, ServiceClient
 from cookbook_runtime.train.renderers import Renderer
 from cookbook_runtime.train.rl.types import RLDataset
 
@@ -38,6 +39,12 @@ class EnvContext:
     group_size: int
     groups_per_batch: int
     seed: int
+    service: ServiceClient | None = None
+    """The run's training service, for envs that score with a model (e.g. `reward_model`)."""
+    artifact: Callable[[type[Any], str | None], Any] | None = None
+    """`Context.artifact` of the running stage: typed refs earlier stages published."""
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Closers an env registers for what it opened; the stage awaits them when training ends."""
 
 
 @runtime_checkable
@@ -53,6 +60,11 @@ class EnvFactory(Protocol):
 
 
 _registered: dict[str, type[Any]] = {}
+
+_BUILTIN_ENVS: dict[str, str] = {
+    "reward_model": "cookbook_runtime.train.preference.rm_env:RewardModelRL",
+}
+"""Envs shipped in the runtime, imported on first use."""
 
 
 def register_env(factory: type[Any]) -> type[Any]:
@@ -70,13 +82,19 @@ def _entry_points() -> dict[str, Any]:
 
 def env_names() -> list[str]:
     """Every env name known: registered and from entry points."""
-    return sorted({*_registered, *_entry_points()})
+    return sorted({*_BUILTIN_ENVS, *_registered, *_entry_points()})
 
 
 def get_env(name: str) -> type[Any]:
     """The env factory class called `name`."""
     if name in _registered:
         return _registered[name]
+    if name in _BUILTIN_ENVS:
+        from importlib import import_module
+
+        module, attr = _BUILTIN_ENVS[name].split(":")
+        found: type[Any] = getattr(import_module(module), attr)
+        return found
     eps = _entry_points()
     if name in eps:
         loaded: type[Any] = eps[name].load()

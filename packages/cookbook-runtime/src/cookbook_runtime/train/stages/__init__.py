@@ -10,6 +10,10 @@ from cookbook_runtime.train.stages._exact_match import (
 from cookbook_runtime.train.stages._export import ExportOptions, ExportStage
 from cookbook_runtime.train.stages._promote import PromoteOptions, PromoteStage, PromotionRefused
 from cookbook_runtime.train.stages._register import RegisterOptions, RegisterStage
+from cookbook_runtime.train.stages._reward_model import (
+    RewardModelTrainOptions,
+    RewardModelTrainStage,
+)
 from cookbook_runtime.train.stages._rl import RLTrainOptions, RLTrainStage
 from cookbook_runtime.train.stages._sample import SampleOptions, SampleStage
 from cookbook_runtime.train.stages._supervised import SupervisedTrainOptions, SupervisedTrainStage
@@ -33,6 +37,8 @@ __all__ = [
     "RLTrainStage",
     "RegisterOptions",
     "RegisterStage",
+    "RewardModelTrainOptions",
+    "RewardModelTrainStage",
     "SampleOptions",
     "SampleStage",
     "SupervisedTrainOptions",

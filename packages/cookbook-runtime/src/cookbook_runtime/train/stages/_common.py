@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import CheckpointRef, Context
 from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import DatasetStore, Rows
 from cookbook_runtime.train.checkpoints import last_checkpoint
@@ -22,9 +22,11 @@ __all__ = [
     "check_renderer_name",
     "check_train_on_what",
     "earlier_stage_keys",
+    "checkpoint_of",
     "held_out_rows",
     "make_to_datum",
     "override_training",
+    "publish_checkpoint",
     "renderer_for",
     "renderer_name_for",
     "require_dataset",
@@ -131,13 +133,43 @@ def held_out_rows(store: DatasetStore, ref: DatasetRef, seed: int) -> Rows:
     return rows
 
 
+def publish_checkpoint(
+    ctx: Context, kind: str, *, state_path: str, sampler_path: str | None, base_model: str, renderer: str | None,
+    steps: int | None = None,
+) -> CheckpointRef:
+    """Publish the running stage's final weights as a `CheckpointRef` and return it."""
+    ref = CheckpointRef(
+        state_path=state_path, sampler_path=sampler_path, base_model=base_model, renderer=renderer, kind=kind,
+        steps=steps,
+    )
+    ctx.publish(ref)
+    return ref
+
+
+def checkpoint_of(ctx: Context, stage: str) -> CheckpointRef | None:
+    """`stage`'s `CheckpointRef`, or one rebuilt from its outputs (a run finished before refs existed)."""
+    ref = ctx.find_artifact(CheckpointRef, stage)
+    if ref is not None:
+        return ref
+    outputs = ctx.outputs.get(stage, {})
+    if not outputs.get("final_state_path"):
+        return None
+    return CheckpointRef(
+        state_path=str(outputs["final_state_path"]),
+        sampler_path=str(outputs["final_sampler_path"]) if outputs.get("final_sampler_path") else None,
+        base_model=str(outputs.get("base_model", "")),
+        renderer=outputs.get("renderer"),
+        kind="unknown",
+    )
+
+
 def sampler_path_for(ctx: Context, stage: str, sampler_path: str | None, train_stage: str) -> str:
     """The sampler weights a stage uses: the given path, `train_stage`'s final weights, or the last checkpoint's."""
     if sampler_path:
         return sampler_path
-    found = ctx.outputs.get(train_stage, {}).get("final_sampler_path")
-    if found:
-        return str(found)
+    found = checkpoint_of(ctx, train_stage)
+    if found is not None and found.sampler_path:
+        return found.sampler_path
     record = last_checkpoint(ctx.run_dir.path)
     if record is not None and record.sampler_path:
         return record.sampler_path
@@ -174,59 +206,59 @@ def start_state_path(ctx: Context, stage: str, init_from_stage: str | None, trai
     """The state a stage starts from: `init_from_stage`'s final state, else the model's `load_checkpoint_path`.
 
     One rule for every stage that can continue an earlier one (RL after SFT, DPO,
-    distillation), so a pipeline wires them all the same way.
+    distillation), so a pipeline wires them all the same way: the earlier stage's
+    `CheckpointRef`, or a `ConfigError` saying where to put that stage.
     """
     if init_from_stage is None:
         return training.model.load_checkpoint_path
-    return str(stage_output(ctx, stage, init_from_stage, "final_state_path"))
+    found = checkpoint_of(ctx, init_from_stage)
+    if found is None:
+        return ctx.artifact(CheckpointRef, stage=init_from_stage).state_path  # raises, saying what to fix
+    return found.state_path
 
 
 @dataclass(frozen=True)
 class TrainedWeights:
-    """What an earlier training stage left: its weights and how they were made."""
+    """What an earlier training stage left: its checkpoint and the stage that trained it."""
 
     stage: str
     """The training stage's key in the pipeline."""
     stage_name: str
     """Its stage name (`supervised_train`, `dpo_train`, ...), which says how the weights were trained."""
-    state_path: str | None
-    sampler_path: str | None
-    base_model: str | None
-    renderer: str | None
+    checkpoint: CheckpointRef
     outputs: Mapping[str, Any]
+
+    @property
+    def state_path(self) -> str:
+        return self.checkpoint.state_path
+
+    @property
+    def sampler_path(self) -> str | None:
+        return self.checkpoint.sampler_path
+
+    @property
+    def base_model(self) -> str | None:
+        return self.checkpoint.base_model or None
+
+    @property
+    def renderer(self) -> str | None:
+        return self.checkpoint.renderer
 
 
 def trained_weights(ctx: Context, stage: str, from_stage: str | None) -> TrainedWeights:
-    """The final weights of `from_stage`, or of the latest earlier stage that produced any.
-
-    The one place a stage finds an earlier training stage's weights (today through
-    `ctx.outputs`' `final_state_path` / `final_sampler_path`).
-    """
+    """The `CheckpointRef` of `from_stage`, or of the latest earlier stage that published one."""
     if from_stage is not None:
-        outputs = ctx.outputs.get(from_stage)
-        if outputs is None or not (outputs.get("final_state_path") or outputs.get("final_sampler_path")):
+        ref = checkpoint_of(ctx, from_stage)
+        if ref is None:
             raise ConfigError(
                 f"stage {stage!r} takes the weights of stage {from_stage!r}, which has not produced "
                 "final weights: put a training stage with that id earlier in the pipeline"
             )
         key = from_stage
     else:
-        found = [k for k, out in ctx.outputs.items() if out.get("final_state_path") or out.get("final_sampler_path")]
+        found = [(k, r) for k in reversed(list(ctx.outputs)) if (r := checkpoint_of(ctx, k)) is not None]
         if not found:
             raise ConfigError(f"stage {stage!r} found no trained weights: put a training stage before it")
-        key, outputs = found[-1], ctx.outputs[found[-1]]
+        key, ref = found[0]
     name = next((s.name for s in ctx.experiment.pipeline if s.key == key), key)
-
-    def text(field: str) -> str | None:
-        value = outputs.get(field)
-        return str(value) if value else None
-
-    return TrainedWeights(
-        stage=key,
-        stage_name=name,
-        state_path=text("final_state_path"),
-        sampler_path=text("final_sampler_path"),
-        base_model=text("base_model"),
-        renderer=text("renderer"),
-        outputs=outputs,
-    )
+    return TrainedWeights(stage=key, stage_name=name, checkpoint=ref, outputs=ctx.outputs.get(key, {}))

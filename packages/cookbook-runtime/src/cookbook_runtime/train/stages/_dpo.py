@@ -32,6 +32,7 @@ from cookbook_runtime.train.preference import (
 from cookbook_runtime.train.stages._common import (
     check_renderer_name,
     earlier_stage_keys,
+    publish_checkpoint,
     renderer_for,
     renderer_name_for,
     require_training,
@@ -121,16 +122,18 @@ def _dataset_ref(training: TrainingConfig, options: DPOTrainOptions, ctx: Contex
     return ref
 
 
-def _open_splits(
+def open_preference_splits(
     store: DatasetStore,
     ref: DatasetRef,
     training: TrainingConfig,
-    options: DPOTrainOptions,
+    comparison_format: str,
+    eval_batch_size: int | None,
     tokenizer: Tokenizer,
     renderer_name: str,
 ) -> tuple[PreferenceDataset, PreferenceDataset | None]:
+    """The training pairs and the held-out ones (`test_split`, or the first `test_size` shuffled rows)."""
     renderer = renderer_for(renderer_name, tokenizer)
-    row_format = get_comparison_format(options.comparison_format)
+    row_format = get_comparison_format(comparison_format)
 
     def to_datums(comparison: Any) -> Any:
         return comparison_to_datums(comparison, renderer, training.max_length)
@@ -151,7 +154,7 @@ def _open_splits(
     test = None
     if test_rows is not None:
         test = PreferenceDataset(
-            test_rows, row_format, to_datums, batch_size=options.eval_batch_size or training.batch_size,
+            test_rows, row_format, to_datums, batch_size=eval_batch_size or training.batch_size,
             split=test_split or "test", shuffle=False, drop_last=False, **common,  # type: ignore[arg-type]
         )
     return train, test
@@ -192,7 +195,9 @@ class DPOTrainStage:
             return
         ref = _dataset_ref(training, options)
         tokenizer = ports.service.get_tokenizer(training.model.name)
-        train, test = _open_splits(ports.datasets, ref, training, options, tokenizer, renderer_name)
+        train, test = open_preference_splits(
+            ports.datasets, ref, training, options.comparison_format, options.eval_batch_size, tokenizer, renderer_name
+        )
         _check_data(ref, training, train, test)
 
     async def run(self, ctx: Context, options: DPOTrainOptions) -> dict[str, Any]:
@@ -200,8 +205,9 @@ class DPOTrainStage:
         ref = _dataset_ref(training, options, ctx)
         service = ctx.ports.service
         renderer_name = renderer_name_for(training)
-        train, test = _open_splits(
-            ctx.ports.datasets, ref, training, options, service.get_tokenizer(training.model.name), renderer_name
+        train, test = open_preference_splits(
+            ctx.ports.datasets, ref, training, options.comparison_format, options.eval_batch_size,
+            service.get_tokenizer(training.model.name), renderer_name,
         )
         if options.dataset_from_stage is not None:  # not checked in preflight: it did not exist yet
             _check_data(ref, training, train, test)
@@ -226,6 +232,10 @@ class DPOTrainStage:
             )
         finally:
             metric_logger.close()
+        publish_checkpoint(
+            ctx, "dpo", state_path=result.final_state_path, sampler_path=result.final_sampler_path,
+            base_model=result.base_model, renderer=renderer_name, steps=result.steps,
+        )
         outputs: dict[str, Any] = {
             "final_state_path": result.final_state_path,
             "final_sampler_path": result.final_sampler_path,

@@ -6,10 +6,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import Context, EvalResultRef
 from cookbook_runtime.train.data import SupervisedDataset
 from cookbook_runtime.train.evaluators import NllEvaluator
 from cookbook_runtime.train.stages._common import (
+    checkpoint_of,
     held_out_rows,
     make_to_datum,
     renderer_for,
@@ -49,7 +50,8 @@ class EvaluateNllStage:
         training = require_training(ctx, self.name)
         ref = require_dataset(training, self.name)
         service = ctx.ports.service
-        state_path = options.state_path or ctx.outputs.get(options.train_stage, {}).get("final_state_path")
+        trained = checkpoint_of(ctx, options.train_stage)
+        state_path = options.state_path or (trained.state_path if trained is not None else None)
         if state_path:
             client = await service.create_training_client_from_state(str(state_path), with_optimizer=False)
         else:
@@ -70,4 +72,5 @@ class EvaluateNllStage:
             metrics = await NllEvaluator(dataset, max_batches=options.max_batches)(client)
         finally:
             await client.close()
+        ctx.publish(EvalResultRef(metrics={"nll": metrics["test/nll"]}, checkpoint=state_path))
         return {"nll": metrics["test/nll"], "state_path": state_path, "split": dataset.split}

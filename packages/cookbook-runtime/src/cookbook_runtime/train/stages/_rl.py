@@ -29,6 +29,7 @@ from cookbook_runtime.train.rl import (
 )
 from cookbook_runtime.train.rl.envs import EnvContext, get_env
 from cookbook_runtime.train.stages._common import (
+    publish_checkpoint,
     renderer_for,
     renderer_name_for,
     require_training,
@@ -197,6 +198,8 @@ class RLTrainStage:
             group_size=options.group_size,
             groups_per_batch=options.groups_per_batch or training.batch_size,
             seed=training.seed,
+            service=service,
+            artifact=ctx.artifact,
         )
         train, test = factory.build(env_options, env_ctx)
         task_evals, infrequent_evals = build_task_evaluators(options.eval_tasks, renderer, work_dir=ctx.run_dir.path)
@@ -225,6 +228,12 @@ class RLTrainStage:
             result = await _loop(options.mode)(run)
         finally:
             metric_logger.close()
+            for close in env_ctx.cleanups:
+                await close()
+        publish_checkpoint(
+            ctx, "rl", state_path=result.final_state_path, sampler_path=result.final_sampler_path,
+            base_model=result.base_model, renderer=renderer_name, steps=result.steps,
+        )
         outputs: dict[str, Any] = {
             "final_state_path": result.final_state_path,
             "final_sampler_path": result.final_sampler_path,

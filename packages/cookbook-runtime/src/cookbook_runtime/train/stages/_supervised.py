@@ -21,6 +21,7 @@ from cookbook_runtime.train.stages._common import (
     earlier_stage_keys,
     make_to_datum,
     override_training,
+    publish_checkpoint,
     renderer_for,
     renderer_name_for,
     require_dataset,
@@ -199,6 +200,10 @@ class SupervisedTrainStage:
             )
         finally:
             metric_logger.close()
+        publish_checkpoint(
+            ctx, "supervised", state_path=result.final_state_path, sampler_path=result.final_sampler_path,
+            base_model=result.base_model, renderer=renderer_name, steps=result.steps,
+        )
         outputs: dict[str, Any] = {
             "final_state_path": result.final_state_path,
             "final_sampler_path": result.final_sampler_path,
