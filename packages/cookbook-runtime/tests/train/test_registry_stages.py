@@ -30,13 +30,18 @@ class FixedWeightsOptions(BaseModel):
 
 
 class FixedWeightsStage:
-    """A training stage whose 'final weights' are a real folder, as the local engine leaves them."""
+    """A training stage whose final weights (state and sampler) are a real folder, as the local engine leaves them."""
 
     name: ClassVar[str] = "fixed_weights"
     Options: ClassVar[type[BaseModel]] = FixedWeightsOptions
 
     async def run(self, ctx: Context, options: FixedWeightsOptions) -> dict[str, Any]:
-        return {"final_sampler_path": options.folder, "base_model": "fake/model", "renderer": "bytes"}
+        return {
+            "final_state_path": options.folder,
+            "final_sampler_path": options.folder,
+            "base_model": "fake/model",
+            "renderer": "bytes",
+        }
 
 
 @pytest.fixture(autouse=True)
