@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import CookbookError
 from cookbook_runtime.ports import create_adapter
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.bound_file is not None:
-        args.bound_file.write_text(str(sock.getsockname()[1]))
+        atomic_write(args.bound_file, str(sock.getsockname()[1]))
     try:
         serve_endpoint(plan, service, feedback=feedback, host=args.host, sock=sock)
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.ports import ModelRegistry, ModelVersion, parse_model_spec
@@ -100,7 +101,7 @@ async def source_from_version(registry: ModelRegistry, found: ModelVersion, cach
         if not (marker.is_file() and marker.read_text() == artifact.sha256):
             # fetched once per checksum; the registry checks each file's SHA-256 as it copies
             await registry.fetch_artifact(found.name, found.version, artifact.name, dest)
-            marker.write_text(artifact.sha256)
+            atomic_write(marker, artifact.sha256)
         path = str(dest.resolve())
     return VersionSource(
         version=str(found.version),
