@@ -76,7 +76,7 @@ class ToyTrainStage:
             {"name": name, "step": options.steps, "epoch": 1, "batch": 0, "state_path": state_path,
              "sampler_path": sampler_path, "final": True},
         )
-        return {"final_sampler_path": sampler_path, "steps": options.steps}
+        return {"final_state_path": state_path, "final_sampler_path": sampler_path, "steps": options.steps}
 
 
 class ToySampleOptions(BaseModel):
