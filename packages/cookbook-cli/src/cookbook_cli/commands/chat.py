@@ -34,7 +34,7 @@ def sample_run(
     console.print(reply.text, markup=False, highlight=False)
 
 
-def serve_local(host: str, port: int, model: str | None) -> None:
+def serve_local(host: str, port: int, model: str | None, *, state_dir: Path | None = None) -> None:
     import typer
 
     _check_port_free(host, port)  # stdlib only: a bad port is reported even without the extra
@@ -44,7 +44,11 @@ def serve_local(host: str, port: int, model: str | None) -> None:
     except (ImportError, AttributeError):
         fail("cookbook serve needs the server extra: pip install 'cookbook-adapters[server]'")
         raise typer.Exit(USAGE_EXIT) from None
-    serve(host=host, port=port, model=model)
+    from cookbook_runtime.errors import ConfigError
+
+    if state_dir is not None and state_dir.exists() and not state_dir.is_dir():
+        raise ConfigError(f"--state-dir {str(state_dir)!r} is a file; pass a directory")
+    serve(host=host, port=port, model=model, state_dir=state_dir)
 
 
 def _check_port_free(host: str, port: int) -> None:
