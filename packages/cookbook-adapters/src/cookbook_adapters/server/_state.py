@@ -29,6 +29,7 @@ __all__ = ["FutureResult", "LoraTargets", "ModelRecord", "NotFound", "SamplerRec
 logger = logging.getLogger(__name__)
 
 _KEEP_DELIVERED_S = 600.0
+_KEEP_UNCLAIMED_S = 3600.0  # results no client came for (it left mid-request) are dropped after this
 
 
 class NotFound(CookbookError):
@@ -67,6 +68,12 @@ class SamplerRecord:
 class _Pending:
     task: asyncio.Task[FutureResult]
     delivered_at: float | None = None
+    finished_at: float | None = None
+
+    def finished(self, task: asyncio.Task[FutureResult]) -> None:
+        self.finished_at = time.monotonic()
+        if not task.cancelled():
+            task.exception()  # seen here, so a result nobody retrieves is not logged as lost
 
 
 @dataclass(frozen=True)
@@ -424,8 +431,14 @@ class ServerState:
         async def run() -> FutureResult:
             return await work()
 
-        self._futures[request_id] = _Pending(asyncio.get_running_loop().create_task(run()))
+        pending = _Pending(asyncio.get_running_loop().create_task(run()))
+        pending.task.add_done_callback(pending.finished)
+        self._futures[request_id] = pending
         return request_id
+
+    def in_flight(self) -> int:
+        """How many queued requests are still running."""
+        return sum(1 for p in self._futures.values() if not p.task.done())
 
     def fail(self, error: BaseException) -> str:
         """A request id whose future already failed with `error` (an error found while queueing)."""
@@ -451,7 +464,8 @@ class ServerState:
         stale = [
             rid
             for rid, p in self._futures.items()
-            if p.delivered_at is not None and now - p.delivered_at > _KEEP_DELIVERED_S
+            if (p.delivered_at is not None and now - p.delivered_at > _KEEP_DELIVERED_S)
+            or (p.finished_at is not None and now - p.finished_at > _KEEP_UNCLAIMED_S)
         ]
         for rid in stale:
             del self._futures[rid]
