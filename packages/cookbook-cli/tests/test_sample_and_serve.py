@@ -71,6 +71,18 @@ def test_serve_calls_the_server_with_the_options(cli: Any, monkeypatch: pytest.M
     assert calls == [("127.0.0.1", 8123, "cookbook/tiny-chat", Path("srv"))]
 
 
+def test_serve_passes_the_model_name(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    fake = types.ModuleType("cookbook_adapters.server")
+    fake.serve = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cookbook_adapters.server", fake)
+    result = cli("serve", "--port", "8125", "--model", "/models/q", "--model-name", "Qwen/Qwen3-8B")
+    assert result.exit_code == 0, result.output
+    assert calls[0]["model"] == "/models/q" and calls[0]["model_name"] == "Qwen/Qwen3-8B"
+    result = cli("serve", "--port", "8125", "--model-name", "Qwen/Qwen3-8B")
+    assert result.exit_code == 2 and "pass --model too" in result.stderr
+
+
 def test_serve_with_a_file_as_state_dir_exits_2(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("cookbook_adapters.server")
     fake.serve = lambda **_: pytest.fail("serve must not start")  # type: ignore[attr-defined]

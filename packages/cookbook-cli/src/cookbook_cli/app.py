@@ -305,7 +305,19 @@ def sample(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8000,
-    model: Annotated[str | None, typer.Option("--model", help="Base model to serve (default: the server's).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Base model to serve: an HF model directory, an HF cache name (default: the tiny model)."
+        ),
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model-name",
+            help="Serve --model under this name (e.g. Qwen/Qwen3-8B for a local copy), as clients will ask for it.",
+        ),
+    ] = None,
     state_dir: Annotated[
         Path | None,
         typer.Option(
@@ -318,7 +330,7 @@ def serve(
     """Serve the local engine over a Tinker-compatible HTTP API."""
     from cookbook_cli.commands.chat import serve_local
 
-    serve_local(host, port, model, state_dir=state_dir)
+    serve_local(host, port, model, model_name=model_name, state_dir=state_dir)
 
 
 def main() -> None:

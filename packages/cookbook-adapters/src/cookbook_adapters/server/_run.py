@@ -55,10 +55,10 @@ def default_state_dir() -> Path:
     return base / "cookbook" / "server"
 
 
-def _default_backend(checkpoint_root: Path | None) -> ServiceClient:
+def _default_backend(checkpoint_root: Path | None, aliases: dict[str, str]) -> ServiceClient:
     from cookbook_adapters.local import LocalServiceClient
 
-    backend: ServiceClient = LocalServiceClient(root=checkpoint_root)
+    backend: ServiceClient = LocalServiceClient(root=checkpoint_root, models=aliases)
     return backend
 
 
@@ -84,13 +84,24 @@ def _open_state(
     models: list[str],
     state_dir: Path | None,
     session_timeout_s: float,
+    aliases: dict[str, str] | None = None,
 ) -> ServerState:
-    """The server's state over `backend` (default: the local engine), durable under `state_dir`."""
-    tokenizers = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cookbook-server-")))
-    store: Store | None = None
-    checkpoint_root: Path | None = None
+    """The server's state over `backend` (default: the local engine), durable under `state_dir`.
+
+    Each of `models` is resolved (its tokenizer loaded) before anything is written,
+    so a bad model name or directory fails with nothing created.
+    """
     if state_dir is not None:
         state_dir = state_dir.expanduser()
+    checkpoint_root = (state_dir / _CHECKPOINTS).resolve() if state_dir is not None else None
+    owns_backend = backend is None
+    if backend is None:
+        backend = _default_backend(checkpoint_root, aliases or {})
+    for model in models:
+        backend.get_tokenizer(model)
+    tokenizers = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cookbook-server-")))
+    store: Store | None = None
+    if state_dir is not None:
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -100,16 +111,15 @@ def _open_state(
             ) from None
         _lock(state_dir, stack)
         store = Store(state_dir / _DB)
-        checkpoint_root = (state_dir / _CHECKPOINTS).resolve()
     state = ServerState(
-        backend or _default_backend(checkpoint_root),
+        backend,
         tokenizers,
         models,
-        owns_backend=backend is None,
+        owns_backend=owns_backend,
         session_timeout_s=session_timeout_s,
         store=store,
     )
-    if backend is None and checkpoint_root is not None:
+    if owns_backend and checkpoint_root is not None:
         # Files of saves a killed server never recorded: no client was given their paths.
         recorded = [saved.backend_path for saved in state.paths.values()]
         sweep_unrecorded(checkpoint_root, recorded)
@@ -142,6 +152,7 @@ def serve(
     backend: ServiceClient | None = None,
     session_timeout_s: float = 600.0,
     state_dir: Path | None = None,
+    model_name: str | None = None,
 ) -> None:
     """Serve the Tinker API on `host:port` until interrupted, over `backend` (default: the local engine).
 
@@ -149,11 +160,22 @@ def serve(
     its tokenizer is loaded (and published) before serving, so a bad name fails at once.
     Sessions without a heartbeat for `session_timeout_s` are finished and their models freed.
     Runs and checkpoints are kept under `state_dir` (default `default_state_dir()`).
+    `model_name` serves `model` (a local HF model directory or HF cache name) under that
+    name, so SDK code that knows models by name (tinker-cookbook's renderer lookup)
+    finds it; it needs the default local backend.
     """
+    aliases: dict[str, str] = {}
     models = [model or DEFAULT_MODEL]
+    if model_name is not None:
+        if backend is not None:
+            raise ConfigError("model_name needs the default local backend; map names in your backend")
+        if not model_name.strip() or model_name != model_name.strip():
+            raise ConfigError(f"model name {model_name!r} must be non-empty, without outer spaces")
+        aliases = {model_name: models[0]}
+        models = [model_name]
     with ExitStack() as stack:
         state_dir = state_dir or default_state_dir()
-        state = _open_state(stack, backend, models, state_dir, session_timeout_s)
+        state = _open_state(stack, backend, models, state_dir, session_timeout_s, aliases)
         _announce(state, models)
         logger.info(
             "serving the Tinker API on http://%s:%d (model %s, state in %s)",
