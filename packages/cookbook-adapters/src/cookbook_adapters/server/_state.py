@@ -402,7 +402,10 @@ class ServerState:
         return self.run(path.removeprefix("tinker://").split("/", 1)[0])
 
     def forget_checkpoint(self, run_id: str, checkpoint_id: str) -> None:
-        """Drop a checkpoint from the run's listing and path table (its files stay with the backend)."""
+        """Drop a checkpoint from the run's listing and path table.
+
+        Its files stay until a server with a state directory next starts and sweeps them.
+        """
         run = self.run(run_id)
         if checkpoint_id not in run.checkpoints:
             raise NotFound(f"unknown checkpoint {checkpoint_id!r} of training run {run_id!r}")
