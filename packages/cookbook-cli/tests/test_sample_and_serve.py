@@ -62,13 +62,35 @@ def test_sample_not_a_run(cli: Any) -> None:
 
 
 def test_serve_calls_the_server_with_the_options(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, int, str | None]] = []
+    calls: list[tuple[str, int, str | None, Path | None]] = []
     fake = types.ModuleType("cookbook_adapters.server")
-    fake.serve = lambda host, port, model: calls.append((host, port, model))  # type: ignore[attr-defined]
+    fake.serve = lambda host, port, model, state_dir: calls.append((host, port, model, state_dir))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "cookbook_adapters.server", fake)
-    result = cli("serve", "--port", "8123", "--model", "cookbook/tiny-chat")
+    result = cli("serve", "--port", "8123", "--model", "cookbook/tiny-chat", "--state-dir", "srv")
     assert result.exit_code == 0, result.output
-    assert calls == [("127.0.0.1", 8123, "cookbook/tiny-chat")]
+    assert calls == [("127.0.0.1", 8123, "cookbook/tiny-chat", Path("srv"))]
+
+
+def test_serve_passes_the_model_name(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    fake = types.ModuleType("cookbook_adapters.server")
+    fake.serve = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cookbook_adapters.server", fake)
+    result = cli("serve", "--port", "8125", "--model", "/models/q", "--model-name", "Qwen/Qwen3-8B")
+    assert result.exit_code == 0, result.output
+    assert calls[0]["model"] == "/models/q" and calls[0]["model_name"] == "Qwen/Qwen3-8B"
+    result = cli("serve", "--port", "8125", "--model-name", "Qwen/Qwen3-8B")
+    assert result.exit_code == 2 and "pass --model too" in result.stderr
+
+
+def test_serve_with_a_file_as_state_dir_exits_2(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("cookbook_adapters.server")
+    fake.serve = lambda **_: pytest.fail("serve must not start")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "cookbook_adapters.server", fake)
+    Path("state-file").write_text("x")
+    result = cli("serve", "--port", "8124", "--state-dir", "state-file")
+    assert result.exit_code == 2
+    assert "is a file; pass a directory" in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_serve_without_the_server_extra_exits_2(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,24 @@ async def test_local_directory_is_a_base_model(service: LocalServiceClient, mode
     assert (await client.info()).base_model == directory
 
 
+async def test_a_directory_under_a_given_name(model_cache: Path, tmp_path: Path) -> None:
+    from cookbook_adapters.local._checkpoints import read_state_meta
+
+    directory = tiny_chat_dir(model_cache)
+    service = LocalServiceClient(
+        device="cpu", cache_dir=model_cache, root=tmp_path, models={"org/served-name": directory}
+    )
+    try:
+        client = await service.create_lora_training_client("org/served-name", rank=2, seed=0)
+        assert (await client.info()).base_model == "org/served-name"
+        path = await (await client.save_state("named")).result()
+        assert read_state_meta(path).base_model == "org/served-name"
+        resumed = await service.create_training_client_from_state(path)
+        assert (await resumed.info()).base_model == "org/served-name"
+    finally:
+        await service.close()
+
+
 async def test_unknown_model_says_how_to_get_it(service: LocalServiceClient) -> None:
     with pytest.raises(ConfigError, match="not-a-real/model.*local HF cache"):
         service.get_tokenizer("not-a-real/model")

@@ -30,8 +30,9 @@ def test_serve_blocks_answers_and_stops_on_interrupt(tmp_path: Path) -> None:
     port = _free_port()
     env = {
         **os.environ,
-        "HF_HUB_CACHE": str(tmp_path / "hf-hub"),
-    }  # the served tokenizer is published there
+        "HF_HUB_CACHE": str(tmp_path / "hf-hub"),  # the served tokenizer is published there
+        "COOKBOOK_DATA_DIR": str(tmp_path / "data"),  # and the state kept here
+    }
     with subprocess.Popen(
         [sys.executable, "-c", _SCRIPT, str(port)], stderr=subprocess.PIPE, text=True, env=env
     ) as proc:  # closes the stderr pipe on the way out
@@ -51,6 +52,7 @@ def test_serve_blocks_answers_and_stops_on_interrupt(tmp_path: Path) -> None:
                     time.sleep(0.2)
             assert [m["model_name"] for m in caps["supported_models"]] == ["fake/served"]
             assert (tmp_path / "hf-hub" / "models--fake--served" / "refs" / "main").is_file()
+            assert (tmp_path / "data" / "server" / "server.db").is_file()
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=30) == 0
             assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")

@@ -307,12 +307,32 @@ def sample(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8000,
-    model: Annotated[str | None, typer.Option("--model", help="Base model to serve (default: the server's).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Base model to serve: an HF model directory, an HF cache name (default: the tiny model)."
+        ),
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model-name",
+            help="Serve --model under this name (e.g. Qwen/Qwen3-8B for a local copy), as clients will ask for it.",
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Where runs, checkpoints and their tinker:// paths are kept across restarts "
+            "(default: ~/.local/share/cookbook/server, or under $XDG_DATA_HOME).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the local engine over a Tinker-compatible HTTP API."""
     from cookbook_cli.commands.chat import serve_local
 
-    serve_local(host, port, model)
+    serve_local(host, port, model, model_name=model_name, state_dir=state_dir)
 
 
 @app.command()

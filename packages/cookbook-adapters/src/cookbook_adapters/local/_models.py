@@ -8,6 +8,7 @@ downloaded: the engine must work on a machine without network.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -154,6 +155,11 @@ def lora_targets(model: Any, spec: LoraSpec) -> list[str]:
     return sorted(names)
 
 
+# LoRA factors are drawn from torch's one global CPU generator; clients made at once on
+# several threads (a server with many SDK clients) would interleave their draws.
+_GLOBAL_RNG = threading.Lock()
+
+
 def apply_lora(model: Any, spec: LoraSpec, seed: int | None) -> Any:
     """`model` wrapped for training: a peft LoRA model, or itself with every weight trainable."""
     if spec.rank == 0:
@@ -167,7 +173,7 @@ def apply_lora(model: Any, spec: LoraSpec, seed: int | None) -> Any:
         target_modules=lora_targets(model, spec),
         task_type="CAUSAL_LM",
     )
-    with torch.random.fork_rng(devices=[]):
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
         return get_peft_model(model, config)

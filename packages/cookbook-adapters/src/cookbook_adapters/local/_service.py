@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ class LocalServiceClient:
       `$COOKBOOK_CACHE_DIR` or `~/.cache/cookbook`.
     - `root`: where saved states and sampler weights go; default `<cache_dir>/local`.
     - `lora_alpha`: LoRA alpha for every client (scale = alpha / rank); default 32.
+    - `models`: extra model names, each mapped to a local HF model directory (or an
+      HF cache name), so a directory is trained and sampled under the name a user
+      gives it (`Qwen/Qwen3-8B` for a local copy); saved states record that name.
 
     Paths returned by `save_state` and `save_weights_for_sampler` are absolute local
     directories; `create_training_client_from_state` and
@@ -55,6 +59,7 @@ class LocalServiceClient:
         cache_dir: str | Path | None = None,
         root: str | Path | None = None,
         lora_alpha: float = 32.0,
+        models: Mapping[str, str | Path] | None = None,
     ) -> None:
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
@@ -63,13 +68,14 @@ class LocalServiceClient:
         if lora_alpha <= 0:
             raise ConfigError(f"lora_alpha must be positive, got {lora_alpha}")
         self.lora_alpha = float(lora_alpha)
+        self.models = {str(name): str(where) for name, where in (models or {}).items()}
         self._tokenizers: dict[str, Any] = {}
         self._clients: list[LocalTrainingClient | LocalSamplingClient] = []
 
     # -- models and tokenizers ----------------------------------------------------------
 
     def _model_dir(self, base_model: str) -> Path:
-        return resolve_model_dir(base_model, self.cache_dir)
+        return resolve_model_dir(self.models.get(base_model, base_model), self.cache_dir)
 
     def get_tokenizer(self, base_model: str) -> Tokenizer:
         if base_model not in self._tokenizers:

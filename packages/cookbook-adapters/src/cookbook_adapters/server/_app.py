@@ -20,6 +20,7 @@ from cookbook_runtime.errors import CookbookError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from tinker import types as tt
 
 from cookbook_adapters.server._http import PROTO, parse, read_json
@@ -95,6 +96,13 @@ def create_app(state: ServerState) -> FastAPI:
             {"detail": f"this server has no route {request.method} {request.url.path}"},
             status_code=404,
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _: ClientDisconnect) -> Response:
+        # A client that goes away mid-request (killed, timed out) is routine, not a server fault;
+        # work it already queued finishes and is dropped later. Nobody reads this reply.
+        logger.info("client left during %s %s", request.method, request.url.path)
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

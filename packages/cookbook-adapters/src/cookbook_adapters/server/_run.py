@@ -2,40 +2,128 @@
 
 Binds to 127.0.0.1 unless told otherwise: the server has no authentication, so
 exposing it beyond this machine must be a deliberate choice.
+
+A state directory holds what must survive a restart: `server.db` (sessions, runs,
+checkpoints and their `tinker://` paths, see `_store`) and, for the default local
+backend, `checkpoints/` (the saved files). `serve` always has one (default
+`$COOKBOOK_DATA_DIR/server`, else `$XDG_DATA_HOME/cookbook/server`, else
+`~/.local/share/cookbook/server`); `running_server` keeps state in memory unless given one.
+One server at a time may use a state directory.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
-from cookbook_runtime.errors import BackendError
+from cookbook_runtime.errors import BackendError, ConfigError
 from cookbook_runtime.ports import ServiceClient
 
 from cookbook_adapters.server._app import create_app
 from cookbook_adapters.server._http import publish
 from cookbook_adapters.server._state import ServerState
+from cookbook_adapters.server._store import Store, sweep_unrecorded
 
-__all__ = ["RunningServer", "running_server", "serve"]
+__all__ = ["RunningServer", "default_state_dir", "running_server", "serve"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "cookbook/tiny-chat"
 
 
-def _default_backend() -> ServiceClient:
+_DB = "server.db"
+_CHECKPOINTS = "checkpoints"
+_LOCK = "server.lock"
+
+
+def default_state_dir() -> Path:
+    """`$COOKBOOK_DATA_DIR/server`, else `$XDG_DATA_HOME/cookbook/server`, else `~/.local/share/cookbook/server`."""
+    override = os.environ.get("COOKBOOK_DATA_DIR")
+    if override:
+        return Path(override).expanduser() / "server"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "cookbook" / "server"
+
+
+def _default_backend(checkpoint_root: Path | None, aliases: dict[str, str]) -> ServiceClient:
     from cookbook_adapters.local import LocalServiceClient
 
-    backend: ServiceClient = LocalServiceClient()
+    backend: ServiceClient = LocalServiceClient(root=checkpoint_root, models=aliases)
     return backend
+
+
+def _lock(state_dir: Path, stack: ExitStack) -> None:
+    """Hold `state_dir` for this process (released on exit, even after SIGKILL)."""
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this platform: one server per directory is on the user
+        return
+    handle = stack.enter_context((state_dir / _LOCK).open("a"))
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise ConfigError(
+            f"another server is using state directory {str(state_dir)!r}; "
+            "stop it or pass another --state-dir"
+        ) from None
+
+
+def _open_state(
+    stack: ExitStack,
+    backend: ServiceClient | None,
+    models: list[str],
+    state_dir: Path | None,
+    session_timeout_s: float,
+    aliases: dict[str, str] | None = None,
+) -> ServerState:
+    """The server's state over `backend` (default: the local engine), durable under `state_dir`.
+
+    Each of `models` is resolved (its tokenizer loaded) before anything is written,
+    so a bad model name or directory fails with nothing created.
+    """
+    if state_dir is not None:
+        state_dir = state_dir.expanduser()
+    checkpoint_root = (state_dir / _CHECKPOINTS).resolve() if state_dir is not None else None
+    owns_backend = backend is None
+    if backend is None:
+        backend = _default_backend(checkpoint_root, aliases or {})
+    for model in models:
+        backend.get_tokenizer(model)
+    tokenizers = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cookbook-server-")))
+    store: Store | None = None
+    if state_dir is not None:
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create state directory {str(state_dir)!r} ({exc.strerror or exc}); "
+                "pass a writable --state-dir"
+            ) from None
+        _lock(state_dir, stack)
+        store = Store(state_dir / _DB)
+    state = ServerState(
+        backend,
+        tokenizers,
+        models,
+        owns_backend=owns_backend,
+        session_timeout_s=session_timeout_s,
+        store=store,
+    )
+    if owns_backend and checkpoint_root is not None:
+        # Files of saves a killed server never recorded: no client was given their paths.
+        recorded = [saved.backend_path for saved in state.paths.values()]
+        sweep_unrecorded(checkpoint_root, recorded)
+    return state
 
 
 def _announce(state: ServerState, models: list[str]) -> None:
@@ -63,24 +151,39 @@ def serve(
     *,
     backend: ServiceClient | None = None,
     session_timeout_s: float = 600.0,
+    state_dir: Path | None = None,
+    model_name: str | None = None,
 ) -> None:
     """Serve the Tinker API on `host:port` until interrupted, over `backend` (default: the local engine).
 
     `model` is the model advertised by `get_server_capabilities` (default `cookbook/tiny-chat`);
     its tokenizer is loaded (and published) before serving, so a bad name fails at once.
     Sessions without a heartbeat for `session_timeout_s` are finished and their models freed.
+    Runs and checkpoints are kept under `state_dir` (default `default_state_dir()`).
+    `model_name` serves `model` (a local HF model directory or HF cache name) under that
+    name, so SDK code that knows models by name (tinker-cookbook's renderer lookup)
+    finds it; it needs the default local backend.
     """
+    aliases: dict[str, str] = {}
     models = [model or DEFAULT_MODEL]
-    with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
-        state = ServerState(
-            backend or _default_backend(),
-            Path(tmp),
-            models,
-            owns_backend=backend is None,
-            session_timeout_s=session_timeout_s,
-        )
+    if model_name is not None:
+        if backend is not None:
+            raise ConfigError("model_name needs the default local backend; map names in your backend")
+        if not model_name.strip() or model_name != model_name.strip():
+            raise ConfigError(f"model name {model_name!r} must be non-empty, without outer spaces")
+        aliases = {model_name: models[0]}
+        models = [model_name]
+    with ExitStack() as stack:
+        state_dir = state_dir or default_state_dir()
+        state = _open_state(stack, backend, models, state_dir, session_timeout_s, aliases)
         _announce(state, models)
-        logger.info("serving the Tinker API on http://%s:%d (model %s)", host, port, models[0])
+        logger.info(
+            "serving the Tinker API on http://%s:%d (model %s, state in %s)",
+            host,
+            port,
+            models[0],
+            state_dir,
+        )
         try:
             uvicorn.Server(_config(state, host, port)).run()
         except KeyboardInterrupt:  # uvicorn re-raises the interrupt after a graceful shutdown
@@ -104,19 +207,15 @@ def running_server(
     models: list[str] | None = None,
     start_timeout_s: float = 30.0,
     session_timeout_s: float = 600.0,
+    state_dir: Path | None = None,
 ) -> Iterator[RunningServer]:
     """Serve in a background thread on an ephemeral port; stop it on exit.
 
     `models` (when given) are advertised and their tokenizers published at start.
+    State is kept in memory unless `state_dir` is given.
     """
-    with tempfile.TemporaryDirectory(prefix="cookbook-server-") as tmp:
-        state = ServerState(
-            backend or _default_backend(),
-            Path(tmp),
-            models or [DEFAULT_MODEL],
-            owns_backend=backend is None,
-            session_timeout_s=session_timeout_s,
-        )
+    with ExitStack() as stack:
+        state = _open_state(stack, backend, models or [DEFAULT_MODEL], state_dir, session_timeout_s)
         if models:
             _announce(state, models)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

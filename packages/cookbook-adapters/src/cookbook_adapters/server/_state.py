@@ -22,11 +22,14 @@ from typing import Any
 from cookbook_runtime.errors import BackendError, ConfigError, CookbookError
 from cookbook_runtime.ports import SamplingClient, ServiceClient, TrainingClient
 
+from cookbook_adapters.server._store import CheckpointRow, RunRow, Store
+
 __all__ = ["FutureResult", "LoraTargets", "ModelRecord", "NotFound", "SamplerRecord", "ServerState"]
 
 logger = logging.getLogger(__name__)
 
 _KEEP_DELIVERED_S = 600.0
+_KEEP_UNCLAIMED_S = 3600.0  # results no client came for (it left mid-request) are dropped after this
 
 
 class NotFound(CookbookError):
@@ -65,6 +68,12 @@ class SamplerRecord:
 class _Pending:
     task: asyncio.Task[FutureResult]
     delivered_at: float | None = None
+    finished_at: float | None = None
+
+    def finished(self, task: asyncio.Task[FutureResult]) -> None:
+        self.finished_at = time.monotonic()
+        if not task.cancelled():
+            task.exception()  # seen here, so a result nobody retrieves is not logged as lost
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,29 @@ class RunRecord:
             "user_metadata": self.user_metadata,
         }
 
+    def to_row(self) -> RunRow:
+        targets = self.lora_targets
+        return RunRow(
+            run_id=self.run_id,
+            base_model=self.base_model,
+            rank=self.rank,
+            user_metadata=self.user_metadata,
+            lora_targets=(targets.mlp, targets.attn, targets.unembed) if targets else None,
+            last_request_time=self.last_request_time,
+        )
+
+    @classmethod
+    def from_row(cls, row: RunRow) -> RunRecord:
+        targets = row.lora_targets
+        return cls(
+            row.run_id,
+            row.base_model,
+            row.rank,
+            user_metadata=row.user_metadata,
+            lora_targets=LoraTargets(*targets) if targets else None,
+            last_request_time=row.last_request_time,
+        )
+
     def weights_info(self) -> dict[str, Any]:
         """What the SDK needs to rebuild a training client for this run's checkpoints."""
         targets = self.lora_targets
@@ -152,7 +184,13 @@ def _iso(seconds: float) -> str:
 
 
 class ServerState:
-    """All mutable server state, owned by the server's event loop."""
+    """All mutable server state, owned by the server's event loop.
+
+    Sessions, runs and checkpoints are written through to `store` (default: one in
+    memory) and read back from it at start, so a server on the same state directory
+    lists and loads what an earlier one saved. Live models and samplers are not
+    kept: clients recreate them from saved paths.
+    """
 
     def __init__(
         self,
@@ -162,8 +200,10 @@ class ServerState:
         *,
         owns_backend: bool = False,
         session_timeout_s: float = 600.0,
+        store: Store | None = None,
     ) -> None:
         self.backend = backend
+        self.store = store or Store()
         self.owns_backend = owns_backend
         self.session_timeout_s = session_timeout_s
         self.tokenizer_root = tokenizer_root
@@ -175,11 +215,29 @@ class ServerState:
         self.runs: dict[str, RunRecord] = {}
         self._futures: dict[str, _Pending] = {}
         self._names = itertools.count()
+        self._load()
+
+    def _load(self) -> None:
+        """Take up what the store holds: open sessions, runs and their checkpoints."""
+        now = time.monotonic()
+        for session_id in self.store.open_sessions():
+            self.sessions[session_id] = now  # its client may still be there; the reaper decides
+        for row in self.store.runs():
+            self.runs[row.run_id] = RunRecord.from_row(row)
+        for cp in self.store.checkpoints():
+            run = self.runs.get(cp.run_id)
+            if run is None:
+                continue
+            run.checkpoints[cp.entry["checkpoint_id"]] = cp.entry
+            self.paths[cp.entry["tinker_path"]] = SavedPath(cp.backend_path, cp.base_model, cp.rank)
+        # Unnamed checkpoints get names that never repeat one already recorded.
+        self._names = itertools.count(sum(len(r.checkpoints) for r in self.runs.values()))
 
     # -- sessions ---------------------------------------------------------------
 
     def new_session(self) -> str:
         session_id = f"session-{uuid.uuid4().hex[:12]}"
+        self.store.add_session(session_id)
         self.sessions[session_id] = time.monotonic()
         return session_id
 
@@ -203,7 +261,8 @@ class ServerState:
 
     async def finish_session(self, session_id: str) -> None:
         """Close every model and sampler the session made, freeing their weights."""
-        self.sessions.pop(session_id, None)
+        if self.sessions.pop(session_id, None) is not None:
+            self.store.finish_session(session_id)
         for model_id in [m for m, r in self.models.items() if r.session_id == session_id]:
             record = self.models.pop(model_id)
             try:
@@ -251,6 +310,7 @@ class ServerState:
             run.user_metadata = string_metadata(user_metadata)
         if lora_targets is not None:
             run.lora_targets = lora_targets
+        self.store.put_run(run.to_row())
 
     def run(self, run_id: str) -> RunRecord:
         try:
@@ -274,14 +334,14 @@ class ServerState:
         (the SDK documents `overwrite` that way).
         """
         path = f"tinker://{model.model_id}/{kind}/{name}"
-        self.paths[path] = SavedPath(backend_path, model.base_model, model.rank)
-        run = self.runs.setdefault(
-            model.model_id, RunRecord(model.model_id, model.base_model, model.rank)
-        )
-        run.last_request_time = time.time()
+        saved = SavedPath(backend_path, model.base_model, model.rank)
+        run = self.runs.get(model.model_id)
+        if run is None:
+            run = RunRecord(model.model_id, model.base_model, model.rank)
+            self.store.put_run(run.to_row())
+            self.runs[run.run_id] = run
         checkpoint_id = f"{kind}/{name}"
-        run.checkpoints.pop(checkpoint_id, None)
-        run.checkpoints[checkpoint_id] = {
+        entry: dict[str, Any] = {
             "checkpoint_id": checkpoint_id,
             "checkpoint_type": "training" if kind == "weights" else "sampler",
             "time": _iso(time.time()),
@@ -290,6 +350,16 @@ class ServerState:
             "expires_at": expires_at,
             "user_metadata": user_metadata,
         }
+        now = time.time()
+        # Committed first: the checkpoint is visible only once its row is durable.
+        self.store.put_checkpoint(
+            CheckpointRow(run.run_id, entry, backend_path, model.base_model, model.rank),
+            run_last_request_time=now,
+        )
+        run.last_request_time = now
+        run.checkpoints.pop(checkpoint_id, None)
+        run.checkpoints[checkpoint_id] = entry
+        self.paths[path] = saved
         return path
 
     def checkpoint(self, run_id: str, checkpoint_id: str) -> dict[str, Any]:
@@ -307,10 +377,18 @@ class ServerState:
         if entry["public"] == public:
             state = "public" if public else "private"
             raise ConfigError(f"checkpoint {checkpoint_id!r} of {run_id!r} is already {state}")
+        self.store.update_checkpoint(
+            run_id, checkpoint_id, public=public, expires_at=entry["expires_at"]
+        )
         entry["public"] = public
 
     def set_ttl(self, run_id: str, checkpoint_id: str, ttl_seconds: int | None) -> None:
-        self.checkpoint(run_id, checkpoint_id)["expires_at"] = expiry(ttl_seconds)
+        entry = self.checkpoint(run_id, checkpoint_id)
+        expires_at = expiry(ttl_seconds)
+        self.store.update_checkpoint(
+            run_id, checkpoint_id, public=entry["public"], expires_at=expires_at
+        )
+        entry["expires_at"] = expires_at
 
     def user_checkpoints(self) -> list[dict[str, Any]]:
         """Every checkpoint of every run, newest first."""
@@ -324,10 +402,15 @@ class ServerState:
         return self.run(path.removeprefix("tinker://").split("/", 1)[0])
 
     def forget_checkpoint(self, run_id: str, checkpoint_id: str) -> None:
-        """Drop a checkpoint from the run's listing and path table (its files stay with the backend)."""
+        """Drop a checkpoint from the run's listing and path table.
+
+        Its files stay until a server with a state directory next starts and sweeps them.
+        """
         run = self.run(run_id)
-        if run.checkpoints.pop(checkpoint_id, None) is None:
+        if checkpoint_id not in run.checkpoints:
             raise NotFound(f"unknown checkpoint {checkpoint_id!r} of training run {run_id!r}")
+        self.store.delete_checkpoint(run_id, checkpoint_id)
+        del run.checkpoints[checkpoint_id]
         self.paths.pop(f"tinker://{run_id}/{checkpoint_id}", None)
 
     def resolve_path(self, path: str) -> SavedPath:
@@ -351,8 +434,14 @@ class ServerState:
         async def run() -> FutureResult:
             return await work()
 
-        self._futures[request_id] = _Pending(asyncio.get_running_loop().create_task(run()))
+        pending = _Pending(asyncio.get_running_loop().create_task(run()))
+        pending.task.add_done_callback(pending.finished)
+        self._futures[request_id] = pending
         return request_id
+
+    def in_flight(self) -> int:
+        """How many queued requests are still running."""
+        return sum(1 for p in self._futures.values() if not p.task.done())
 
     def fail(self, error: BaseException) -> str:
         """A request id whose future already failed with `error` (an error found while queueing)."""
@@ -378,7 +467,8 @@ class ServerState:
         stale = [
             rid
             for rid, p in self._futures.items()
-            if p.delivered_at is not None and now - p.delivered_at > _KEEP_DELIVERED_S
+            if (p.delivered_at is not None and now - p.delivered_at > _KEEP_DELIVERED_S)
+            or (p.finished_at is not None and now - p.finished_at > _KEEP_UNCLAIMED_S)
         ]
         for rid in stale:
             del self._futures[rid]
@@ -396,6 +486,7 @@ class ServerState:
         self.samplers.clear()
         if self.owns_backend:
             await self.backend.close()
+        self.store.close()
 
 
 def error_category(error: BaseException) -> str:

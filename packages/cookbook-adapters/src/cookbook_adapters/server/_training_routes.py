@@ -220,6 +220,7 @@ def training_router(state: ServerState) -> APIRouter:
         if body.session_id not in state.sessions:
             raise NotFound(f"unknown session {body.session_id!r}: create a session first")
         model_id = f"{body.session_id}:train:{body.model_seq_id}"
+        source = state.run_of_path(body.path) if body.path.startswith("tinker://") else None
 
         async def create() -> FutureResult:
             client = await state.backend.create_training_client_from_state(
@@ -232,6 +233,7 @@ def training_router(state: ServerState) -> APIRouter:
                     model_id, str(body.session_id), base_model, saved.rank or info.lora_rank, client
                 ),
                 user_metadata=body.user_metadata,
+                lora_targets=source.lora_targets if source is not None else None,
             )
             return FutureResult(
                 json={"path": body.path, "model_id": model_id, "type": "load_weights"}

@@ -34,7 +34,9 @@ def sample_run(
     console.print(reply.text, markup=False, highlight=False)
 
 
-def serve_local(host: str, port: int, model: str | None) -> None:
+def serve_local(
+    host: str, port: int, model: str | None, *, model_name: str | None = None, state_dir: Path | None = None
+) -> None:
     import typer
 
     _check_port_free(host, port)  # stdlib only: a bad port is reported even without the extra
@@ -44,7 +46,16 @@ def serve_local(host: str, port: int, model: str | None) -> None:
     except (ImportError, AttributeError):
         fail("cookbook serve needs the server extra: pip install 'cookbook-adapters[server]'")
         raise typer.Exit(USAGE_EXIT) from None
-    serve(host=host, port=port, model=model)
+    from cookbook_runtime.errors import ConfigError
+
+    if state_dir is not None and state_dir.exists() and not state_dir.is_dir():
+        raise ConfigError(f"--state-dir {str(state_dir)!r} is a file; pass a directory")
+    if model_name is not None and model is None:
+        raise ConfigError("--model-name names the model given with --model; pass --model too")
+    kwargs: dict[str, object] = {"state_dir": state_dir}
+    if model_name is not None:
+        kwargs["model_name"] = model_name
+    serve(host=host, port=port, model=model, **kwargs)
 
 
 def _check_port_free(host: str, port: int) -> None:
