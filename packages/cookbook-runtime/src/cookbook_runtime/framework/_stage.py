@@ -38,6 +38,7 @@ _BUILTIN_STAGES: dict[str, str] = {
     "export": "cookbook_runtime.train.stages:ExportStage",
     "register": "cookbook_runtime.train.stages:RegisterStage",
     "promote": "cookbook_runtime.train.stages:PromoteStage",
+    "fetch_model": "cookbook_runtime.train.stages:FetchModelStage",
     "distill_on_policy": "cookbook_runtime.train.distill:DistillOnPolicyStage",
     "distill_off_policy": "cookbook_runtime.train.distill:DistillOffPolicyStage",
     "check_triggers": "cookbook_runtime.train.feedback:CheckTriggersStage",

@@ -8,6 +8,7 @@ from cookbook_runtime.train.stages._exact_match import (
     EvaluateExactMatchStage,
 )
 from cookbook_runtime.train.stages._export import ExportOptions, ExportStage
+from cookbook_runtime.train.stages._fetch_model import FetchModelOptions, FetchModelStage
 from cookbook_runtime.train.stages._promote import PromoteOptions, PromoteStage, PromotionRefused
 from cookbook_runtime.train.stages._register import RegisterOptions, RegisterStage
 from cookbook_runtime.train.stages._reward_model import (
@@ -30,6 +31,8 @@ __all__ = [
     "EvaluateStage",
     "ExportOptions",
     "ExportStage",
+    "FetchModelOptions",
+    "FetchModelStage",
     "PromoteOptions",
     "PromoteStage",
     "PromotionRefused",

@@ -1,0 +1,132 @@
+"""The `sft_to_deploy` pipeline template.
+
+`supervised_train` -> `evaluate` -> `register` -> `promote` (gated on metrics) ->
+`export` -> `deploy`, the last only when the promotion passed (`when: promote.promoted`).
+The training knobs are `sl_basic`'s; offline they are its tiny-chat setting, scored on
+the `tiny_chat` eval task and gated on its pass@1, and the endpoint listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.ir import BackendRef, Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
+from pydantic import BaseModel, Field
+
+from cookbook_recipes.sl_basic import OFFLINE_PROFILES, SlBasicConfig
+from cookbook_recipes.sl_basic import local_defaults as sl_local_defaults
+from cookbook_recipes.sl_basic._recipe import _metrics_wiring
+
+__all__ = ["RECIPE", "SftToDeployConfig", "SftToDeployRecipe", "local_defaults"]
+
+
+class SftToDeployConfig(SlBasicConfig):
+    """`sl_basic`'s training knobs plus what the evaluation, registry, export and endpoint do."""
+
+    registry_name: str | None = Field(
+        default=None, description="Model name in the registry; None: 'sft_to_deploy'."
+    )
+    eval_task: str | None = Field(
+        default=None, description="Benchmark task the trained model is scored on (see 'cookbook eval --help'); None skips."
+    )
+    eval_limit: int | None = Field(default=None, ge=1, description="Score at most this many items of eval_task.")
+    promote_to: Literal["staging", "production"] = Field(
+        default="production", description="Registry stage the version moves to when it passes the gate."
+    )
+    gate_min: dict[str, float] = Field(
+        default_factory=dict, description="Metric -> lowest value allowed to promote (e.g. eval/tiny_chat/pass@1)."
+    )
+    gate_max: dict[str, float] = Field(
+        default_factory=dict, description="Metric -> highest value allowed to promote (e.g. test/nll)."
+    )
+    export_formats: list[Literal["peft_adapter", "merged"]] = Field(
+        default_factory=lambda: ["peft_adapter", "merged"],
+        description="Formats the export stage writes; empty skips the export.",
+    )
+    deploy: bool = Field(default=True, description="Serve the promoted version on an OpenAI-compatible endpoint.")
+    host: str = Field(default="127.0.0.1", description="Interface the endpoint listens on (it has no authentication).")
+    port: int = Field(default=0, ge=0, le=65535, description="Endpoint TCP port; 0 picks a free one.")
+
+
+def local_defaults() -> dict[str, Any]:
+    """`sl_basic`'s offline setting (tiny model, tiny-chat, about a minute of training), gated on pass@1."""
+    return {
+        **sl_local_defaults(),
+        "exact_match_examples": 0,
+        "eval_task": "tiny_chat",
+        "eval_limit": 64,
+        "gate_min": {"eval/tiny_chat/pass@1": 0.5},
+        "export_formats": ["merged"],  # a full fine-tune (lora_rank 0) has no adapter to export
+    }
+
+
+class SftToDeployRecipe:
+    """Data to a served model: fine-tune, evaluate, register, promote if the gate passes, export, deploy."""
+
+    name: ClassVar[str] = "sft_to_deploy"
+    kind: ClassVar[str] = "pipeline"
+    description: ClassVar[str] = (
+        "Supervised fine-tuning, evaluation, registration, gated promotion, export and an OpenAI-compatible endpoint."
+    )
+    Config: ClassVar[type[BaseModel]] = SftToDeployConfig
+
+    def defaults_for(self, profile: str) -> dict[str, Any]:
+        if profile in OFFLINE_PROFILES:
+            return local_defaults()
+        return {}
+
+    def build(self, config: SftToDeployConfig) -> Experiment:
+        if config.lora_rank == 0 and "peft_adapter" in config.export_formats:
+            raise ConfigError(
+                "sft_to_deploy: a full fine-tune (lora_rank=0) has no LoRA adapter to export; "
+                "set export_formats to ['merged'] or lora_rank above 0"
+            )
+        model = ModelRef(
+            name=config.model_name, renderer=config.renderer_name, load_checkpoint_path=config.load_checkpoint_path
+        )
+        train_options: dict[str, Any] = {"train_on_what": config.train_on_what, "lookahead": config.lookahead}
+        pipeline = [StageSpec(name="supervised_train", options=train_options)]
+        if config.exact_match_examples:
+            pipeline.append(
+                StageSpec(
+                    name="evaluate_exact_match",
+                    options={"max_examples": config.exact_match_examples, "max_tokens": config.sample_max_tokens},
+                )
+            )
+        if config.eval_task is not None:
+            evaluate: dict[str, Any] = {
+                "task": config.eval_task, "train_stage": "supervised_train", "max_tokens": config.sample_max_tokens,
+            }
+            if config.eval_limit is not None:
+                evaluate["limit"] = config.eval_limit
+            pipeline.append(StageSpec(name="evaluate", options=evaluate))
+        register: dict[str, Any] = {"from_stage": "supervised_train", "name": config.registry_name or self.name}
+        pipeline.append(StageSpec(name="register", options=register))
+        pipeline.append(
+            StageSpec(
+                name="promote",
+                options={"to": config.promote_to, "min": dict(config.gate_min), "max": dict(config.gate_max)},
+            )
+        )
+        if config.export_formats:
+            pipeline.append(
+                StageSpec(name="export", options={"from_stage": "supervised_train", "formats": config.export_formats})
+            )
+        if config.deploy:
+            pipeline.append(
+                StageSpec(name="deploy", options={"host": config.host, "port": config.port}, when="promote.promoted")
+            )
+        return Experiment(
+            id=self.name,
+            description=self.description,
+            recipe=self.name,
+            backend=BackendRef(overrides=_metrics_wiring(config)),
+            dataset=config.dataset,
+            training=TrainingConfig.derive(config, model=model),
+            pipeline=pipeline,
+            outputs=OutputsSpec(log_path=config.log_path),
+        )
+
+
+RECIPE = SftToDeployRecipe()
