@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 from cookbook_runtime.errors import ConfigError, PortNotConfigured, StageFailed
-from cookbook_runtime.framework import Context, read_jsonl, register_stage, run
+from cookbook_runtime.framework import CheckpointRef, Context, read_jsonl, register_stage, run
 from cookbook_runtime.framework import _stage as stage_module
 from cookbook_runtime.ir import Experiment, ModelRef, StageSpec
 from cookbook_runtime.ports import Ports
@@ -219,3 +219,44 @@ async def test_register_without_a_training_stage_says_what_to_do(
 ) -> None:
     with pytest.raises(StageFailed, match="put a training stage before it"):
         await run(_experiment(StageSpec(name="register")), _ports(store, registry), tmp_path / "run")
+
+
+async def test_fetch_model_copies_a_registered_version_into_the_run_for_the_next_stage(
+    store: FakeDatasetStore, registry: FakeModelRegistry, tmp_path: Path
+) -> None:
+    weights = _weights(tmp_path, b"served weights")
+    first = _experiment(
+        StageSpec(name="fixed_weights", options={"folder": weights}),
+        StageSpec(name="register", options={"name": "chat"}),
+        StageSpec(name="promote", options={"to": "production"}),
+    )
+    await run(first, _ports(store, registry), tmp_path / "first")
+
+    second = _experiment(
+        StageSpec(name="fetch_model", options={"model": "chat:production"}),
+    )
+    ctx = await run(second, _ports(store, registry), tmp_path / "second")
+    out = ctx.outputs["fetch_model"]
+    assert (out["ref"], out["stage"], out["base_model"], out["renderer"]) == ("chat:1", "production", "fake/model", "bytes")
+    for key in ("final_state_path", "final_sampler_path"):
+        fetched = Path(out[key])
+        assert fetched.is_relative_to(tmp_path / "second" / "registry" / "chat" / "1")
+        assert (fetched / "adapter_model.safetensors").read_bytes() == b"served weights"
+    ref = ctx.find_artifact(CheckpointRef, "fetch_model")  # what init_from_stage continues from
+    assert ref is not None and (ref.state_path, ref.kind) == (out["final_state_path"], "registry")
+
+
+async def test_fetch_model_refuses_an_artifact_that_is_not_a_state(
+    store: FakeDatasetStore, registry: FakeModelRegistry, tmp_path: Path
+) -> None:
+    first = _experiment(
+        StageSpec(name="fixed_weights", options={"folder": _weights(tmp_path)}),
+        StageSpec(name="register", options={"name": "chat"}),
+    )
+    await run(first, _ports(store, registry), tmp_path / "first")
+    bad = _experiment(StageSpec(name="fetch_model", options={"model": "chat:1", "state_artifact": "sampler"}))
+    with pytest.raises(StageFailed, match="not a training state"):
+        await run(bad, _ports(store, registry), tmp_path / "second")
+    with pytest.raises(ConfigError, match="port 'registry' is not configured"):  # preflight: nothing written
+        await run(bad, Ports(service=FakeServiceClient(), datasets=store), tmp_path / "third")
+    assert not (tmp_path / "third").exists()

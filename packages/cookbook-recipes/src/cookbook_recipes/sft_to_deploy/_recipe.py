@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import BackendRef, Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
+from cookbook_runtime.ir import (
+    BackendRef,
+    Experiment,
+    ModelRef,
+    OutputsSpec,
+    StageSpec,
+    TrainingConfig,
+)
+from cookbook_runtime.ports import EXPORT_FORMATS, ExportFormat
 from pydantic import BaseModel, Field
 
 from cookbook_recipes.sl_basic import OFFLINE_PROFILES, SlBasicConfig
@@ -40,8 +48,8 @@ class SftToDeployConfig(SlBasicConfig):
     gate_max: dict[str, float] = Field(
         default_factory=dict, description="Metric -> highest value allowed to promote (e.g. test/nll)."
     )
-    export_formats: list[Literal["peft_adapter", "merged"]] = Field(
-        default_factory=lambda: ["peft_adapter", "merged"],
+    export_formats: list[ExportFormat] = Field(
+        default_factory=lambda: list(EXPORT_FORMATS),
         description="Formats the export stage writes; empty skips the export.",
     )
     deploy: bool = Field(default=True, description="Serve the promoted version on an OpenAI-compatible endpoint.")

@@ -21,7 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from cookbook_runtime.errors import ConfigError, PortNotConfigured
 from cookbook_runtime.framework import Context
 from cookbook_runtime.ir import Experiment
-from cookbook_runtime.ports import Artifact, ModelRegistry, ModelVersion, Ports, is_configured, parse_model_spec
+from cookbook_runtime.ports import (
+    Artifact,
+    ModelRegistry,
+    ModelVersion,
+    Ports,
+    is_configured,
+    parse_model_spec,
+)
 from cookbook_runtime.train.stages._common import publish_checkpoint
 
 __all__ = ["FetchModelOptions", "FetchModelStage"]
