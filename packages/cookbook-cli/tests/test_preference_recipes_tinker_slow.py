@@ -3,7 +3,8 @@
 Each recipe's local spec (`cookbook spec RECIPE ...`, shrunk by overrides to a few
 steps on tiny data) is run with `cookbook run-spec SPEC --manifest tinker`, the SDK
 pointed (TINKER_BASE_URL) at `cookbook serve`'s app on 127.0.0.1 over the local
-engine. Every stage must finish with finite losses, and the checkpoints the run
+engine, the datasets read from the local files store as the `local` manifest
+reads them (the `hf` port shuffles differently). Every stage must finish with finite losses, and the checkpoints the run
 records must be the server's tinker:// paths.
 """
 
@@ -115,7 +116,7 @@ def test_recipe_runs_through_the_tinker_manifest(
     spec_file.write_text(built.stdout)
     spec = json.loads(built.stdout)
     assert spec["backend"]["manifest"] == "local"
-    result = cli("run-spec", str(spec_file), "--manifest", "tinker")
+    result = cli("run-spec", str(spec_file), "--manifest", "tinker", "--port", "datasets=files")
     print(f"{case} through the tinker manifest: {time.monotonic() - started:.1f} s wall")
     assert result.exit_code == 0, (result.output[-3000:], result.exception)
 
