@@ -73,7 +73,6 @@ def test_the_loss_gradient_at_a_zero_margin_is_half_beta(offset: float) -> None:
     gradient there is beta * sigmoid(0) / n = beta / 2 per pair whichever side of zero the noise falls
     (it used to be beta at exactly zero, so the step depended on the reference's rounding)."""
     import torch
-
     from cookbook_runtime.train.preference.loss import PairLogprobs, dpo_loss, softplus
 
     chosen = torch.tensor(-20.0 + offset, dtype=torch.float64, requires_grad=True)
