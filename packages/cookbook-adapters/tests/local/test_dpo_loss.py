@@ -65,3 +65,23 @@ async def test_dpo_loss_and_gradient_match_the_hand_computation(service: LocalSe
     hand_norm = (await (await hand.optim_step(AdamParams(learning_rate=0.0))).result()).metrics["grad_norm:mean"]
     assert hand_norm > 0
     assert custom_norm == pytest.approx(hand_norm, rel=1e-4)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e-7, -1e-7])
+def test_the_loss_gradient_at_a_zero_margin_is_half_beta(offset: float) -> None:
+    """On a DPO run's first step policy = reference, so every margin is zero up to float noise; the
+    gradient there is beta * sigmoid(0) / n = beta / 2 per pair whichever side of zero the noise falls
+    (it used to be beta at exactly zero, so the step depended on the reference's rounding)."""
+    import torch
+    from cookbook_runtime.train.preference.loss import PairLogprobs, dpo_loss, softplus
+
+    chosen = torch.tensor(-20.0 + offset, dtype=torch.float64, requires_grad=True)
+    rejected = torch.tensor(-21.5, dtype=torch.float64, requires_grad=True)
+    loss, _ = dpo_loss([PairLogprobs(chosen, rejected, -20.0, -21.5)], BETA)
+    loss.backward()
+    assert chosen.grad is not None and rejected.grad is not None
+    assert float(chosen.grad) == pytest.approx(-BETA / 2, rel=1e-6)
+    assert float(rejected.grad) == pytest.approx(BETA / 2, rel=1e-6)
+    z = torch.tensor([-800.0, -3.0, 0.0, 3.0, 800.0], dtype=torch.float64)
+    assert softplus(z).tolist() == pytest.approx(torch.nn.functional.softplus(z).tolist(), rel=1e-12)
+    assert softplus(0.0) == pytest.approx(math.log(2.0))

@@ -38,10 +38,16 @@ def sequence_logprob(logprobs: Any, weights: Sequence[float]) -> Any:
 
 
 def softplus(z: Any) -> Any:
-    """`log(1 + exp(z))` without overflow, for a float or a 0-d tensor."""
+    """`log(1 + exp(z))` without overflow, for a float or a 0-d tensor.
+
+    The tensor form is `logaddexp(z, 0)`, whose gradient is `sigmoid(z)` everywhere:
+    `clamp(z, min=0) + log1p(exp(-|z|))` has the same value but a gradient of 1, not
+    1/2, at exactly `z = 0`, where every pair sits on a DPO run's first step (policy
+    = reference), so that step's gradient depended on float noise in the reference.
+    """
     if isinstance(z, int | float):
         return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
-    return z.clamp(min=0) + (-z.abs()).exp().log1p()
+    return z.logaddexp(z.new_zeros(()))
 
 
 def as_float(x: Any) -> float:
