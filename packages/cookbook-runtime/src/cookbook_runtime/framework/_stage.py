@@ -78,6 +78,10 @@ def _entry_point_stages() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+_PLUGIN_STAGES = {"deploy": "cookbook-adapters[deploy]"}
+"""Stages other packages provide (entry points), by the install that brings each, for a useful error."""
+
+
 def stage_names() -> list[str]:
     """Every stage name known: built-in, registered and from entry points."""
     return sorted({*_BUILTIN_STAGES, *_registered, *_entry_point_stages()})
@@ -95,4 +99,8 @@ def get_stage(name: str) -> type[Any]:
     if name in eps:
         loaded: type[Any] = eps[name].load()
         return loaded
+    if name in _PLUGIN_STAGES:
+        from cookbook_runtime.errors import ConfigError
+
+        raise ConfigError(f"stage {name!r} comes with {_PLUGIN_STAGES[name]}: pip install '{_PLUGIN_STAGES[name]}'")
     raise UnknownNameError("stage", name, stage_names())

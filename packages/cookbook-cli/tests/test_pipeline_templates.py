@@ -1,4 +1,9 @@
-"""The `sft_to_deploy` and `feedback_retrain` pipeline templates: specs, and whole runs on the fakes."""
+"""The `sft_to_deploy` and `feedback_retrain` pipeline templates: specs, and whole runs on the fakes.
+
+Here, not in the recipes package, because `sft_to_deploy` ends in the `deploy` stage
+that cookbook-adapters provides (a `cookbook.stages` entry point): the recipes package
+alone cannot validate it.
+"""
 
 from __future__ import annotations
 
