@@ -53,3 +53,46 @@ async def test_supervised_loop_runs_frequent_infrequent_and_final_evals(tmp_path
     assert submitted > before and after > before, often.progress
 
 
+
+
+class _PathSpy(FakeServiceClient):
+    """Records the model path of every sampling client the loop opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sampler_paths: list[str | None] = []
+
+    async def create_sampling_client(self, *, base_model: str | None = None, model_path: str | None = None) -> Any:
+        self.sampler_paths.append(model_path)
+        return await super().create_sampling_client(base_model=base_model, model_path=model_path)
+
+
+async def _run_with_sampling_eval(tmp_path: Path, **overrides: Any) -> tuple[_PathSpy, list[str]]:
+    service = _PathSpy()
+    store = FakeDatasetStore({"chat": {"train": chat_rows(20), "test": chat_rows(6, prefix="t")}})
+    training = training_config(num_epochs=1, **overrides)
+    assert training.dataset is not None
+    train, _ = open_supervised_splits(store, training.dataset, byte_datum, batch_size=4, seed=0)
+    result = await train_supervised(
+        service, training, train, tmp_path, metric_logger=JsonlMetricLogger(tmp_path),
+        evaluators=[RecordingEvaluator("often", service)],
+    )
+    assert result.final_sampler_path is not None
+    saves = [str(a) for n, a in service.training_clients[-1].log if n == "save_weights_for_sampler"]
+    return service, saves
+
+
+async def test_the_final_eval_reuses_the_final_checkpoints_sampler_weights(tmp_path: Path) -> None:
+    service, saves = await _run_with_sampling_eval(tmp_path, save_every=0, eval_every=2)
+    # 5 steps: evals before steps 0, 2, 4, then the final checkpoint; the final eval saves nothing.
+    assert saves == ["eval-000000", "eval-000002", "eval-000004", "final"], saves
+    assert service.sampler_paths[-1] == "fake://fake/model/sampler/final", service.sampler_paths
+
+
+async def test_an_eval_on_a_periodic_checkpoints_weights_reuses_its_sampler_save(tmp_path: Path) -> None:
+    service, saves = await _run_with_sampling_eval(tmp_path, save_every=2, eval_every=2)
+    # Checkpoints after steps 2 and 4 already saved the weights evaluated before steps 2 and 4.
+    assert saves == ["eval-000000", "000002", "000004", "final"], saves
+    assert service.sampler_paths == [
+        f"fake://fake/model/sampler/{name}" for name in ("eval-000000", "000002", "000004", "final")
+    ], service.sampler_paths

@@ -4,7 +4,9 @@ A backend runs requests in submission order, so the loop keeps it busy by queuei
 batch N+1's `forward_backward` and `optim_step` (and `lookahead - 1` more) before it
 waits for batch N's results. Evaluations and checkpoint saves are queued at the right
 place in that stream instead of being awaited, so they see exactly the weights
-between two steps and never leave the backend idle.
+between two steps and never leave the backend idle. A sampling evaluation of weights
+a checkpoint has just saved (the final one, or a periodic one on the same step)
+reuses that checkpoint's sampler weights instead of saving them again.
 
 The loop reaches the backend only through the `ServiceClient`/`TrainingClient` ports.
 """
@@ -18,7 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Progress, ProgressListener
@@ -43,6 +45,31 @@ logger = logging.getLogger(__name__)
 StepHook = Callable[[int, Mapping[str, Any]], None]
 CheckpointHook = Callable[[], Awaitable[object]]
 """Called after each step is logged with `(step, metrics)`; raising stops the loop."""
+
+T = TypeVar("T")
+
+
+class _Shared(Generic[T]):
+    """A queued request several waiters share: the underlying handle is awaited once."""
+
+    def __init__(self, inner: Pending[T]) -> None:
+        self._inner = inner
+        self._future: asyncio.Future[T] | None = None
+
+    async def result(self) -> T:
+        if self._future is None:
+            self._future = asyncio.ensure_future(self._inner.result())
+        return await asyncio.shield(self._future)
+
+
+class _Ready:
+    """A sampler path already known, in the shape of a queued save."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    async def result(self) -> str:
+        return self._path
 
 
 @dataclass
@@ -150,6 +177,8 @@ class _Loop:
         self.started = time.perf_counter()
         self.last_finish = self.started
         self.last_metrics: dict[str, Any] = {}
+        self.sampler: Pending[str] | None = None
+        """A sampler save of the weights as queued now (no update since), for evaluations to reuse."""
 
     async def submit_evals(self, evaluators: Sequence[Any], name: str) -> _PendingEvals | None:
         """Queue the due evaluators behind the requests already submitted.
@@ -171,7 +200,9 @@ class _Loop:
                 ran.update(await evaluator(self.client))
         sampling = None
         if sampling_evals:
-            saved = await self.client.save_weights_for_sampler(name)
+            saved = self.sampler
+            if saved is None:
+                saved = self.sampler = _Shared(await self.client.save_weights_for_sampler(name))
             sampling = asyncio.ensure_future(_run_sampling_evals(self.service, saved, sampling_evals))
         return _PendingEvals(queued, ran, sampling)
 
@@ -186,10 +217,13 @@ class _Loop:
         )
         fwd_bwd = await self.client.forward_backward(batch.data, "cross_entropy")
         optim = await self.client.optim_step(adam_params_for(self.training, lr))
+        self.sampler = None
         checkpoint = None
         if self.saver.due(step + 1) and step + 1 < self.total_steps:
             epoch, next_batch = _next_position(batch.epoch, batch.index, self.dataset.num_batches)
             checkpoint = await self.saver.submit(self.client, step=step + 1, epoch=epoch, batch=next_batch)
+            if checkpoint.sampler is not None:
+                checkpoint.sampler = self.sampler = _Shared(checkpoint.sampler)
         metrics: dict[str, Any] = {
             "epoch": batch.epoch,
             "progress": min((step + 1) / self.total_steps, 1.0),
@@ -350,6 +384,7 @@ async def train_supervised(
             if on_checkpoint is not None:
                 await on_checkpoint()
         final_metrics: dict[str, float] = {}
+        loop.sampler = _Ready(final.sampler_path) if final.sampler_path else None
         if schedule and final_eval:
             final_evals = await loop.submit_evals(schedule.final(), f"eval-final-{steps_done:06d}")
             final_metrics = await final_evals.result() if final_evals is not None else {}
