@@ -190,3 +190,28 @@ def test_run_spec_keeps_the_recorded_port_overrides(cli: Any, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     overrides = json.loads(result.stdout)["backend"]["overrides"]
     assert sorted(overrides) == ["embeddings", "hub"]
+
+
+def _promote_gate(cli: Any, *args: str) -> dict[str, Any]:
+    result = cli("spec", "sft_to_deploy", "--manifest", "local", *args)
+    assert result.exit_code == 0, result.output
+    stages = json.loads(result.stdout)["pipeline"]
+    (promote,) = [s for s in stages if s["name"] == "promote"]
+    return {"min": promote["options"]["min"], "max": promote["options"]["max"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("c.yaml", "gate_min: {}\n"), ("c.json", '{"gate_min": {}}'), ("c.toml", "gate_min = {}\n")],
+)
+def test_an_empty_mapping_in_a_config_file_replaces_the_default(cli: Any, tmp_path: Path, name: str, text: str) -> None:
+    assert _promote_gate(cli)["min"] == {"eval/tiny_chat/pass@1": 0.5}  # the local default the file clears
+    path = tmp_path / name
+    path.write_text(text)
+    assert _promote_gate(cli, "--config", str(path))["min"] == {}, text
+
+
+def test_an_empty_override_replaces_the_default_and_a_full_one_merges(cli: Any, tmp_path: Path) -> None:
+    assert _promote_gate(cli, "gate_min={}")["min"] == {}
+    merged = _promote_gate(cli, 'gate_min={"test/acc": 0.1}')["min"]
+    assert merged == {"eval/tiny_chat/pass@1": 0.5, "test/acc": 0.1}

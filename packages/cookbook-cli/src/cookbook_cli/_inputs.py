@@ -3,7 +3,8 @@
 Values are parsed as JSON when they parse (`3`, `1e-4`, `true`, `[1,2]`, `null`),
 else kept as strings, and the recipe's pydantic model has the last word. A field
 typed as a string keeps the raw text (`name=123` stays `"123"`). Keys use dots for
-nested fields; an unknown key is rejected with the closest known name.
+nested fields; an unknown key is rejected with the closest known name. Mappings
+merge into the defaults key by key; an empty one (`{}`) or `null` replaces them.
 """
 
 from __future__ import annotations
@@ -68,10 +69,14 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    """`base` updated by `top`, merging nested mappings key by key."""
+    """`base` updated by `top`, merging nested mappings key by key.
+
+    An empty mapping (or null) in `top` replaces the value in `base` instead of
+    merging into it, so `gate_min: {}` clears a default threshold.
+    """
     out = dict(base)
     for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+        if isinstance(value, Mapping) and value and isinstance(out.get(key), Mapping):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = value

@@ -89,7 +89,11 @@ OverridesArg = Annotated[
                    show_default=False),
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (TOML, YAML or JSON); overrides win over it.")
+    Path | None, typer.Option(
+        "--config", "-c",
+        help="Config file (TOML, YAML or JSON); overrides win over it. Mappings merge into the recipe's "
+        "defaults key by key; an empty one ({}) replaces the default.",
+    )
 ]
 PortOpt = Annotated[
     list[str] | None, typer.Option("--port", "-p", help="Wire a port to an adapter: PORT=ADAPTER (repeatable).")
