@@ -120,11 +120,13 @@ def _report(result: RunResult) -> None:
             console.print(
                 f"[bold]held-out NLL:[/bold] {evals[0]:.3f} -> {evals[-1]:.3f} ({change:+.0f}%)", highlight=False
             )
+    envs = {s.key: s.options.get("env") for s in result.experiment.pipeline}
     for key, outputs in result.outputs.items():  # RL stages (CONVENTIONS.md: rl_train outputs)
         first, final = outputs.get("first_test_reward"), outputs.get("final_test_reward")
         if isinstance(first, int | float) and isinstance(final, int | float):
+            what = "held-out reward-model score" if envs.get(key) == "reward_model" else "held-out reward"
             console.print(
-                f"[bold]held-out reward[/bold] ({key}): {first:.3f} -> {final:.3f} ({final - first:+.3f})",
+                f"[bold]{what}[/bold] ({key}): {first:.3f} -> {final:.3f} ({final - first:+.3f})",
                 highlight=False,
             )
     for key, outputs in result.outputs.items():  # DPO stages: held-out pair accuracy (dpo_train outputs)
