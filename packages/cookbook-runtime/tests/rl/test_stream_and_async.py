@@ -70,6 +70,15 @@ async def test_async_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path: 
     assert rows(broken) == rows(tmp_path / "whole")
 
 
+async def test_async_samples_after_a_checkpoint_from_its_sampler_weights(tmp_path: Path) -> None:
+    service = FakeServiceClient(root=str(tmp_path / "fake-states"))
+    await train_off_policy(make_run(tmp_path, service=service, config=RLConfig(max_tokens=8, max_steps_off_policy=1)))
+    saves = [str(a) for n, a in service.training_clients[0].log if n == "save_weights_for_sampler"]
+    # save_every=2 over 6 steps: the checkpoints after steps 2 and 4 are the sampler weights of versions 2 and 4.
+    assert saves[:6] == ["rl-000000", "rl-000001", "000002", "rl-000003", "000004", "rl-000005"], saves
+    assert saves.count("final") == 1, saves
+
+
 async def test_stream_resume_after_a_crash_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     config = RLConfig(max_tokens=8, num_minibatches=2)
     await train_stream(make_run(tmp_path / "whole", config=config))

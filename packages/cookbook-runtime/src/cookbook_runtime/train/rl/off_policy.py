@@ -12,6 +12,8 @@ Which weights sample which batch is a function of the batch index, never of
 timing, so a run is deterministic. A checkpoint records the sampler weights the
 in-flight batches use (`rl_state/<name>.json`); a resumed run reopens them and
 replays those batches exactly, then carries on, equal to an uninterrupted run.
+The step after a checkpoint samples from the checkpoint's sampler weights rather
+than saving the same weights again.
 """
 
 from __future__ import annotations
@@ -153,7 +155,9 @@ async def train_off_policy(run: RLRun) -> RLResult:
                 metrics.update(await run.finish_train(pending))
             run.log(step, metrics)
             if checkpoint is not None:
-                await run.finish_checkpoint(checkpoint)
+                record = await run.finish_checkpoint(checkpoint)
+                if record.sampler_path and step + 1 not in samplers.paths:  # the next step samples these weights
+                    samplers.paths[step + 1] = record.sampler_path
             await samplers.release_below(min(version_for(step + 1), step + 1))
         steps_done = max(start, run.total_steps)
         final_sampler = await run.sampler(steps_done)
