@@ -37,7 +37,7 @@ _RETRIEVE_WAIT_S = 20.0
 _CLIENT_CONFIG: dict[str, Any] = {
     "pjwt_auth_enabled": False,
     "use_pyqwest_transport": False,
-    "parallel_fwdbwd_chunks": False,
+    "parallel_fwdbwd_chunks": False,  # one turn per chunk: requests arrive in seq_id order (_training_routes)
     "proto_compress_fwdbwd": False,
     "sample_use_retrieve_futures": False,
     "custom_loss_server_side": False,

@@ -2,6 +2,17 @@
 
 Each route queues its work on the model's runtime client before replying, so the
 client's submission order is the order the SDK sent the requests in.
+
+Why the requests' `seq_id` is not checked: the pinned SDK (tinker 0.38) delivers one
+training client's requests in `seq_id` order. Each request reserves its id when it
+is made and sends its POST inside `_take_turn(id)`, whose counter moves on only
+after the previous request's POST has been answered; with `parallel_fwdbwd_chunks`
+off (this server's `/client/config`, in `_app.py`), the chunks of one
+forward_backward take a turn each as well. A request is therefore queued here
+before the next one is even sent, and arrival order is `seq_id` order. What this
+does not cover: a POST the SDK retries after losing the reply to one that was
+queued would run twice (no dedup by `seq_id`); turning `parallel_fwdbwd_chunks` on
+would need ordering by `seq_id` here, since its chunks arrive together.
 """
 
 from __future__ import annotations
