@@ -9,7 +9,14 @@ from typing import Any, ClassVar
 
 import pytest
 from cookbook_runtime.errors import ConfigError, StageFailed
-from cookbook_runtime.framework import Context, DatasetArtifact, read_jsonl, register_stage, run, validate
+from cookbook_runtime.framework import (
+    Context,
+    DatasetArtifact,
+    read_jsonl,
+    register_stage,
+    run,
+    validate,
+)
 from cookbook_runtime.framework import _stage as stage_module
 from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec, TrainingConfig
 from cookbook_runtime.ports import Ports
