@@ -1,7 +1,8 @@
 """A tiny recipe and two stages for CLI tests: fast, on the `test` manifest's fakes.
 
 `toy_train` trains a fake LoRA client for a few steps, reporting progress, writing
-metrics.jsonl and checkpoints.jsonl like the real loops; `toy_sample` returns the
+metrics.jsonl and checkpoints.jsonl and publishing a `CheckpointRef` like the real
+loops; `toy_sample` returns the
 `{"prompt", "completion", "sampler_path"}` a `sample` stage returns.
 """
 
@@ -11,7 +12,7 @@ import time
 from typing import Any, ClassVar, Literal
 
 from cookbook_runtime.errors import BackendError
-from cookbook_runtime.framework import Context, Progress, register_stage
+from cookbook_runtime.framework import CheckpointRef, Context, Progress, register_stage
 from cookbook_runtime.ir import Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
 from cookbook_runtime.runtime import register_recipe
 from cookbook_runtime.train.types import AdamParams
@@ -76,6 +77,10 @@ class ToyTrainStage:
             {"name": name, "step": options.steps, "epoch": 1, "batch": 0, "state_path": state_path,
              "sampler_path": sampler_path, "final": True},
         )
+        ctx.publish(CheckpointRef(
+            state_path=state_path, sampler_path=sampler_path, base_model=ctx.experiment.training.model.name,
+            kind="toy", steps=options.steps,
+        ))
         return {"final_state_path": state_path, "final_sampler_path": sampler_path, "steps": options.steps}
 
 
@@ -90,7 +95,7 @@ class ToySampleStage:
     Options: ClassVar[type[BaseModel]] = ToySampleOptions
 
     async def run(self, ctx: Context, options: Any) -> dict[str, Any]:
-        path = ctx.outputs["toy_train"]["final_sampler_path"]
+        path = ctx.artifact(CheckpointRef, stage="toy_train").sampler_path
         return {"prompt": options.prompt, "completion": "four, I think", "sampler_path": path}
 
 

@@ -12,6 +12,7 @@ from cookbook_runtime.errors import ConfigError, StageFailed
 from cookbook_runtime.framework import (
     CheckpointRef,
     Context,
+    DatasetArtifact,
     EvalResultRef,
     RewardModelRef,
     RunDir,
@@ -66,11 +67,24 @@ class UseCheckpoint:
         return {}
 
 
+class MakeDatasets:
+    """Publishes a pairs dataset, an sft one, then the pairs again at a new path."""
+
+    name: ClassVar[str] = "make_datasets"
+    Options: ClassVar[type[BaseModel]] = MakeOptions
+
+    async def run(self, ctx: Context, options: MakeOptions) -> dict[str, Any]:
+        for kind, path in (("pairs", "/old"), ("sft", "/sft"), ("pairs", options.path)):
+            ctx.publish(DatasetArtifact(path=path, kind=kind))
+        return {}
+
+
 @pytest.fixture(autouse=True)
 def stages() -> Iterator[None]:
     saved = dict(stage_module._registered)
     register_stage(MakeCheckpoint)
     register_stage(UseCheckpoint)
+    register_stage(MakeDatasets)
     RUNS.clear()
     SEEN.clear()
     yield
@@ -144,6 +158,21 @@ async def test_a_missing_ref_is_a_config_error_naming_the_stage(
     with pytest.raises(StageFailed, match=message) as info:
         await run(_exp(*pipeline), Ports(), tmp_path)
     assert isinstance(info.value.__cause__, ConfigError)
+
+
+async def test_a_stage_publishes_one_dataset_of_each_kind(tmp_path: Path) -> None:
+    spec = _exp(StageSpec(name="make_datasets", id="d", options={"path": "/pairs"}))
+    ctx = await run(spec, Ports(), tmp_path)
+    assert [(r.kind, r.path) for r in ctx.refs["d"] if isinstance(r, DatasetArtifact)] == [
+        ("sft", "/sft"), ("pairs", "/pairs")
+    ]
+    assert ctx.artifact(DatasetArtifact, stage="d", kind="pairs").path == "/pairs"
+    assert ctx.artifact(DatasetArtifact, kind="sft").path == "/sft"
+    resumed = await run(spec, Ports(), tmp_path)
+    assert resumed.refs["d"] == ctx.refs["d"]
+    with pytest.raises(ConfigError, match="needs a DatasetArtifact of kind 'rows' from stage 'd', which did not "
+                                          r"publish one \(a stage that writes a dataset"):
+        resumed.artifact(DatasetArtifact, stage="d", kind="rows")
 
 
 def test_unknown_ref_types_are_refused_on_load() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import preflight, run, validate
+from cookbook_runtime.framework import DatasetArtifact, preflight, run, validate
 from cookbook_runtime.ir import Experiment, StageSpec
 from cookbook_runtime.ports import FeedbackSignal, InferenceEvent, Ports, SignalKind, utc_now
 from cookbook_runtime.testing import FakeFeedbackStore
@@ -98,8 +98,12 @@ async def test_stage_writes_jsonl_the_dpo_and_supervised_readers_accept(tmp_path
     out = ctx.outputs["export_feedback"]
     assert (out["events"], out["signals"], out["sft_rows"], out["pairs"]) == (3, 3, 2, 2), out
     assert out["pairs_by_source"] == {"edit": 1, "thumbs": 1}
-    assert out["pairs_dataset"]["name"] == str(Path(out["pairs_path"]).resolve())
-    assert out["pairs_dataset"]["format"] == "jsonl" and out["pairs_dataset"]["test_size"] == 1
+    assert ctx.artifact(DatasetArtifact, stage="export_feedback", kind="pairs") == DatasetArtifact(
+        path=str(Path(out["pairs_path"]).resolve()), kind="pairs", format="jsonl", splits={"train": 2}, test_size=1
+    )
+    assert ctx.artifact(DatasetArtifact, stage="export_feedback", kind="sft").path == str(
+        Path(out["sft_path"]).resolve()
+    )
     pairs = [json.loads(line) for line in Path(out["pairs_path"]).read_text().splitlines()]
     read = get_comparison_format("pairs")
     for row in pairs:
@@ -109,6 +113,15 @@ async def test_stage_writes_jsonl_the_dpo_and_supervised_readers_accept(tmp_path
     for i, row in enumerate(sft):
         conversation_from_row(row, messages_field="messages", dataset="sft", split="train", index=i)
     assert {r["messages"][-1]["content"] for r in sft} == {"good", "fixed"}
+
+
+async def test_a_resumed_run_restores_both_datasets(tmp_path: Path) -> None:
+    spec = Experiment(id="x", pipeline=[StageSpec(name="export_feedback", options={"model": "m"})])
+    first = await run(spec, Ports(feedback=await _store()), tmp_path)
+    resumed = await run(spec, Ports(feedback=FakeFeedbackStore()), tmp_path)  # skipped: nothing re-exported
+    assert resumed.outputs == first.outputs
+    assert resumed.refs["export_feedback"] == first.refs["export_feedback"]
+    assert sorted(r.kind for r in resumed.refs["export_feedback"] if isinstance(r, DatasetArtifact)) == ["pairs", "sft"]
 
 
 async def test_stage_exports_only_the_trigger_window(tmp_path: Path) -> None:

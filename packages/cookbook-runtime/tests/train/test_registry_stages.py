@@ -36,6 +36,10 @@ class FixedWeightsStage:
     Options: ClassVar[type[BaseModel]] = FixedWeightsOptions
 
     async def run(self, ctx: Context, options: FixedWeightsOptions) -> dict[str, Any]:
+        ctx.publish(CheckpointRef(
+            state_path=options.folder, sampler_path=options.folder, base_model="fake/model", renderer="bytes",
+            kind="fixed",
+        ))
         return {
             "final_state_path": options.folder,
             "final_sampler_path": options.folder,

@@ -39,34 +39,43 @@ class Context:
     """Stage key -> typed artifact refs it published, in the order stages finished (or resumed)."""
 
     def publish(self, ref: ArtifactRef) -> None:
-        """Publish `ref` as an output of the running stage; it replaces one of the same type."""
+        """Publish `ref` as an output of the running stage; it replaces one it `replaces` (of the same type)."""
         if self.stage is None:
             raise RuntimeError("Context.publish called outside a running stage")
-        kept = [r for r in self.refs.get(self.stage, []) if type(r) is not type(ref)]
+        kept = [r for r in self.refs.get(self.stage, []) if not ref.replaces(r)]
         self.refs[self.stage] = [*kept, ref]
 
-    def find_artifact(self, cls: type[R], stage: str | None = None) -> R | None:
-        """The `cls` ref `stage` published (any earlier stage's, latest first, when None); None if none."""
+    def find_artifact(self, cls: type[R], stage: str | None = None, *, kind: str | None = None) -> R | None:
+        """The `cls` ref `stage` published (any earlier stage's, latest first, when None); None if none.
+
+        With `kind`, only a ref whose `kind` field is that (a `DatasetArtifact`'s 'pairs' or 'sft').
+        """
         if stage is not None:
-            return next((r for r in reversed(self.refs.get(stage, [])) if isinstance(r, cls)), None)
+            return next(
+                (
+                    r for r in reversed(self.refs.get(stage, []))
+                    if isinstance(r, cls) and (kind is None or getattr(r, "kind", None) == kind)
+                ),
+                None,
+            )
         for key in reversed(list(self.refs)):
             if key == self.stage:
                 continue
-            found = self.find_artifact(cls, key)
+            found = self.find_artifact(cls, key, kind=kind)
             if found is not None:
                 return found
         return None
 
-    def artifact(self, cls: type[R], stage: str | None = None) -> R:
+    def artifact(self, cls: type[R], stage: str | None = None, *, kind: str | None = None) -> R:
         """The `cls` ref `stage` (or the latest earlier stage) published, else a `ConfigError` saying what to fix."""
-        found = self.find_artifact(cls, stage)
+        found = self.find_artifact(cls, stage, kind=kind)
         if found is not None:
             return found
         me = f"stage {self.stage!r}" if self.stage else "this stage"
-        kind = cls.__name__
+        what = cls.__name__ if kind is None else f"{cls.__name__} of kind {kind!r}"
         if stage is None:
             raise ConfigError(
-                f"{me} needs a {kind} and no earlier stage published one: put {cls.produces_hint} earlier in "
+                f"{me} needs a {what} and no earlier stage published one: put {cls.produces_hint} earlier in "
                 "the pipeline"
             )
         keys = [s.key for s in self.experiment.pipeline]
@@ -78,7 +87,7 @@ class Context:
             why = f"did not publish one ({cls.produces_hint} does): point at such a stage"
         else:
             why = "has not run yet: put it earlier in the pipeline"
-        raise ConfigError(f"{me} needs a {kind} from stage {stage!r}, which {why}")
+        raise ConfigError(f"{me} needs a {what} from stage {stage!r}, which {why}")
 
     def report_progress(self, progress: Progress) -> None:
         """Send one step's progress to this run's listener; a failing listener is logged, never fatal."""

@@ -46,6 +46,10 @@ class ArtifactRef(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         _TYPES[cls.__name__] = cls
 
+    def replaces(self, other: ArtifactRef) -> bool:
+        """Whether publishing this ref drops `other`, published earlier by the same stage: one of the same type."""
+        return type(other) is type(self)
+
 
 class CheckpointRef(ArtifactRef):
     """Trained weights: a resumable training state and, where saved, sampler weights."""
@@ -80,13 +84,27 @@ class RewardModelRef(ArtifactRef):
 
 
 class DatasetArtifact(ArtifactRef):
-    """A dataset a stage wrote (e.g. teacher-labelled rows)."""
+    """A dataset a stage wrote (e.g. the conversations and preference pairs `export_feedback` makes).
 
-    produces_hint: ClassVar[str] = "a stage that writes a dataset"
+    `kind` says what the rows are, so one stage can publish several datasets and a
+    reader asks for the one it trains on (`ctx.artifact(DatasetArtifact, stage=..., kind="pairs")`).
+    """
+
+    produces_hint: ClassVar[str] = "a stage that writes a dataset (export_feedback)"
 
     path: str = Field(description="Where the rows are (a file or a directory of splits).")
+    kind: str | None = Field(
+        default=None, description="What the rows are: 'sft' (conversations), 'pairs' (comparisons), ...; None: unsaid."
+    )
     format: str = Field(default="jsonl", description="File format of the rows.")
     splits: dict[str, int] = Field(default_factory=dict, description="Split name -> number of rows.")
+    test_size: int = Field(
+        default=0, ge=0, description="Rows a reader carves off (shuffled) for held-out evaluation; 0: none."
+    )
+
+    def replaces(self, other: ArtifactRef) -> bool:
+        """Only a dataset of the same kind: a stage may publish one of each kind."""
+        return isinstance(other, DatasetArtifact) and other.kind == self.kind
 
 
 class EvalResultRef(ArtifactRef):

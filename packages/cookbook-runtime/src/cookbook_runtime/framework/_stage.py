@@ -2,20 +2,24 @@
 
 A stage is a named unit of a pipeline with a pydantic `Options` model. Built-in
 stages are registered by import path so listing them imports nothing; plugins add
-stages under the entry-point group `cookbook.stages` (name -> Stage class).
+stages under the entry-point group `cookbook.stages` (name -> Stage class). A
+plugin may declare a stage whose dependencies come with one of its extras; loading
+it without them is a `ConfigError` naming the extra (read from the distribution's
+`Requires-Dist`), not an import traceback.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from cookbook_runtime.errors import UnknownNameError
+from cookbook_runtime.errors import ConfigError, UnknownNameError
 
 if TYPE_CHECKING:
     from cookbook_runtime.framework._context import Context
@@ -78,8 +82,56 @@ def _entry_point_stages() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-_PLUGIN_STAGES = {"deploy": "cookbook-adapters[deploy]"}
-"""Stages other packages provide (entry points), by the install that brings each, for a useful error."""
+_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
+_EXTRA_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _extras_providing(dist: Any, module: str) -> list[str]:
+    """`dist`'s extras whose requirements (through its own extras they pull in) include `module`'s distribution."""
+    own = _normalize(dist.name)
+    direct: dict[str, set[str]] = {}
+    nested: dict[str, set[str]] = {}
+    for line in dist.metadata.get_all("Requires-Dist") or []:
+        requirement, _, marker = line.partition(";")
+        extra = _EXTRA_MARKER.search(marker)
+        match = _REQUIREMENT.match(requirement)
+        if extra is None or match is None:
+            continue
+        name = _normalize(match.group(1))
+        if name == own:  # `pkg[a]; extra == "b"`: extra b includes extra a
+            nested.setdefault(extra.group(1), set()).update(e.strip() for e in (match.group(2) or "").split(","))
+        else:
+            direct.setdefault(extra.group(1), set()).add(name)
+
+    def provides(extra: str, seen: frozenset[str] = frozenset()) -> bool:
+        if _normalize(module) in direct.get(extra, set()):
+            return True
+        return any(provides(e, seen | {extra}) for e in nested.get(extra, set()) - seen - {extra})
+
+    return [e for e in dist.metadata.get_all("Provides-Extra") or [] if provides(e)]
+
+
+def _load_entry_point(name: str, ep: Any) -> type[Any]:
+    """Load a plugin stage; a dependency its distribution leaves to an extra is a `ConfigError` naming it."""
+    try:
+        loaded: type[Any] = ep.load()
+    except ModuleNotFoundError as exc:
+        dist = ep.dist
+        missing = (exc.name or "").partition(".")[0]
+        if dist is None or not missing:
+            raise
+        extras = _extras_providing(dist, missing)
+        if not extras:
+            raise
+        extra = name if name in extras else extras[0]
+        raise ConfigError(
+            f"stage {name!r} ({dist.name}) needs {missing}: pip install '{dist.name}[{extra}]'"
+        ) from None
+    return loaded
 
 
 def stage_names() -> list[str]:
@@ -97,10 +149,5 @@ def get_stage(name: str) -> type[Any]:
         return cls
     eps = _entry_point_stages()
     if name in eps:
-        loaded: type[Any] = eps[name].load()
-        return loaded
-    if name in _PLUGIN_STAGES:
-        from cookbook_runtime.errors import ConfigError
-
-        raise ConfigError(f"stage {name!r} comes with {_PLUGIN_STAGES[name]}: pip install '{_PLUGIN_STAGES[name]}'")
+        return _load_entry_point(name, eps[name])
     raise UnknownNameError("stage", name, stage_names())

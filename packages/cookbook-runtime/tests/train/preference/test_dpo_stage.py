@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import read_jsonl, run, validate
+from cookbook_runtime.errors import ConfigError, StageFailed
+from cookbook_runtime.framework import (
+    Context,
+    DatasetArtifact,
+    read_jsonl,
+    register_stage,
+    run,
+    validate,
+)
+from cookbook_runtime.framework import _stage as stage_module
 from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec, TrainingConfig
 from cookbook_runtime.ports import Ports
 from cookbook_runtime.testing import FakeDatasetStore, FakeServiceClient
 from cookbook_runtime.train.metrics import JsonlMetricLogger
 from cookbook_runtime.train.preference import REFERENCE_FILE, train_dpo
 from cookbook_runtime.train.stages import DPOTrainOptions, DPOTrainStage
-from cookbook_runtime.train.stages._dpo import open_preference_splits
+from cookbook_runtime.train.stages._comparisons import open_preference_splits
+from pydantic import BaseModel, ConfigDict, Field
 
 
 def _rows(n: int, prefix: str) -> list[dict[str, Any]]:
@@ -184,3 +193,46 @@ async def test_dataset_from_stage_is_exclusive_and_must_point_backwards(tmp_path
     with pytest.raises(ConfigError, match="dataset_from_stage 'export_feedback' is not an earlier enabled stage"):
         await run(forward, Ports(service=FakeServiceClient(), datasets=_store()), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+class WritePairsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: str = Field(default="pairs", description="Kind of the dataset to publish.")
+
+
+class WritePairs:
+    """Stands in for export_feedback: publishes the store's 'prefs' rows as a dataset of `kind`."""
+
+    name: ClassVar[str] = "write_pairs"
+    Options: ClassVar[type[BaseModel]] = WritePairsOptions
+
+    async def run(self, ctx: Context, options: WritePairsOptions) -> dict[str, Any]:
+        ctx.publish(DatasetArtifact(path="prefs", kind=options.kind, format="jsonl", test_size=6))
+        return {}
+
+
+@pytest.fixture
+def write_pairs() -> Iterator[None]:
+    saved = dict(stage_module._registered)
+    register_stage(WritePairs)
+    yield
+    stage_module._registered.clear()
+    stage_module._registered.update(saved)
+
+
+def _from_stage(kind: str) -> Experiment:
+    spec = _spec({"dataset_from_stage": "write_pairs"})
+    return spec.model_copy(update={"pipeline": [StageSpec(name="write_pairs", options={"kind": kind}), *spec.pipeline]})
+
+
+async def test_dataset_from_stage_trains_on_the_published_pairs(write_pairs: None, tmp_path: Path) -> None:
+    ctx = await run(_from_stage("pairs"), Ports(service=FakeServiceClient(), datasets=_store()), tmp_path)
+    out = ctx.outputs["dpo_train"]
+    assert out["steps"] == (24 - 6) // 4, out  # the dataset's test_size carved off for held-out scoring
+    assert "final_test_pair_accuracy" in out, out
+
+
+async def test_dataset_from_stage_needs_a_pairs_dataset(write_pairs: None, tmp_path: Path) -> None:
+    with pytest.raises(StageFailed, match="needs a DatasetArtifact of kind 'pairs' from stage 'write_pairs', which "
+                                          "did not publish one"):
+        await run(_from_stage("sft"), Ports(service=FakeServiceClient(), datasets=_store()), tmp_path)

@@ -21,8 +21,25 @@ from cookbook_runtime.train.preference import (
     reply_score,
 )
 from cookbook_runtime.train.renderers import get_renderer
-from cookbook_runtime.train.stages import RewardModelTrainStage
+from cookbook_runtime.train.stages import (
+    DPOTrainOptions,
+    RewardModelTrainOptions,
+    RewardModelTrainStage,
+)
+from cookbook_runtime.train.stages._comparisons import ComparisonTrainOptions
 from cookbook_runtime.train.types import ModelInput
+
+
+def test_reward_model_and_dpo_options_share_one_base_and_keep_their_keys() -> None:
+    shared = {"dataset", "comparison_format", "eval_batch_size", "max_eval_batches", "training", "init_from_stage"}
+    assert set(ComparisonTrainOptions.model_fields) == shared
+    assert set(RewardModelTrainOptions.model_fields) == shared | {"score", "beta", "reference", "log_subdir"}
+    assert set(DPOTrainOptions.model_fields) == shared | {"dpo_beta", "dataset_from_stage"}
+    for options in (RewardModelTrainOptions, DPOTrainOptions):
+        with pytest.raises(ValueError, match="unknown comparison_format 'hh'"):
+            options.model_validate({"comparison_format": "hh"})
+        with pytest.raises(ValueError, match="extra"):
+            options.model_validate({"dpo_bta": 1})
 
 
 def test_loss_and_metrics_by_hand() -> None:

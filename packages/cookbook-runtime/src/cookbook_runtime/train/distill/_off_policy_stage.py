@@ -42,6 +42,7 @@ from cookbook_runtime.train.stages._common import (
     renderer_for,
     renderer_name_for,
     require_dataset,
+    require_earlier_stage,
     require_training,
     start_state_path,
 )
@@ -162,15 +163,8 @@ class DistillOffPolicyStage:
         """Before the run directory exists: a dataset is set; stage references point backwards."""
         require_dataset(override_training(require_training(experiment, self.name), options.training, self.name),
                         self.name)
-        earlier = []
-        for spec in experiment.pipeline:
-            if spec.name == self.name:
-                break
-            if spec.enabled:
-                earlier.append(spec.key)
-        for ref in (options.teacher.from_stage, options.init_from_stage):
-            if ref is not None and ref not in earlier:
-                raise ConfigError(f"stage {self.name!r}: {ref!r} is not an earlier enabled stage (earlier: {earlier})")
+        require_earlier_stage(experiment, self.name, "teacher from_stage", options.teacher.from_stage)
+        require_earlier_stage(experiment, self.name, "init_from_stage", options.init_from_stage)
 
     def _training(self, ctx: Context, options: DistillOffPolicyOptions) -> TrainingConfig:
         training = override_training(require_training(ctx, self.name), options.training, self.name)

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
-from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
 from cookbook_runtime.ir import Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, is_configured
@@ -28,6 +27,7 @@ from cookbook_runtime.train.stages._common import (
     publish_checkpoint,
     renderer_for,
     renderer_name_for,
+    require_earlier_stage,
     require_training,
     start_state_path,
 )
@@ -117,22 +117,9 @@ class DistillOnPolicyStage:
 
     async def preflight(self, experiment: Experiment, ports: Ports, options: DistillOnPolicyOptions) -> None:
         """Before the run directory exists: a teacher's `from_stage` names an earlier enabled stage."""
-        earlier: list[str] = []
-        for spec in experiment.pipeline:
-            if spec.name == self.name:
-                break
-            if spec.enabled:
-                earlier.append(spec.key)
         for src in options.datasets:
-            if src.teacher.from_stage is not None and src.teacher.from_stage not in earlier:
-                raise ConfigError(
-                    f"stage {self.name!r}: teacher from_stage {src.teacher.from_stage!r} is not an earlier "
-                    f"enabled stage (earlier: {earlier or 'none'})"
-                )
-        if options.init_from_stage is not None and options.init_from_stage not in earlier:
-            raise ConfigError(
-                f"stage {self.name!r}: init_from_stage {options.init_from_stage!r} is not an earlier enabled stage"
-            )
+            require_earlier_stage(experiment, self.name, "teacher from_stage", src.teacher.from_stage)
+        require_earlier_stage(experiment, self.name, "init_from_stage", options.init_from_stage)
 
     async def run(self, ctx: Context, options: DistillOnPolicyOptions) -> dict[str, Any]:
         training = override_training(require_training(ctx, self.name), options.training, self.name)

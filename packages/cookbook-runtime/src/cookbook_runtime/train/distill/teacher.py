@@ -2,8 +2,9 @@
 
 A spec holds data only, so a teacher is named: `model` (a base model the backend
 knows), `path` (sampler weights, e.g. a `final_sampler_path` or a Tinker
-`tinker://` path), or `from_stage` (the `final_sampler_path` an earlier stage of the
-same pipeline produced: the local demonstration trains its teacher first). The
+`tinker://` path), or `from_stage` (the sampler weights of the `CheckpointRef` an
+earlier stage of the same pipeline published: the local demonstration trains its
+teacher first). The
 student and teacher must share a tokenizer; the logprobs are compared token by token.
 """
 
@@ -30,7 +31,7 @@ class TeacherSpec(BaseModel):
     model: str | None = Field(default=None, description="Base model name of the teacher.")
     path: str | None = Field(default=None, description="Sampler weights of the teacher (a saved sampler path).")
     from_stage: str | None = Field(
-        default=None, description="Use this earlier stage's final_sampler_path (e.g. 'supervised_train')."
+        default=None, description="Use the sampler weights of this earlier stage's CheckpointRef (e.g. 'supervised_train')."
     )
 
     @model_validator(mode="after")
@@ -46,11 +47,8 @@ def resolve_teacher(spec: TeacherSpec, ctx: Context, stage: str) -> TeacherSpec:
     if spec.from_stage is None:
         return spec
     from cookbook_runtime.framework import CheckpointRef
-    from cookbook_runtime.train.stages._common import checkpoint_of
 
-    found = checkpoint_of(ctx, spec.from_stage)
-    if found is None:
-        found = ctx.artifact(CheckpointRef, stage=spec.from_stage)  # raises, saying what to fix
+    found = ctx.artifact(CheckpointRef, stage=spec.from_stage)  # raises, saying what to fix
     if not found.sampler_path:
         raise ConfigError(
             f"stage {stage!r}: teacher stage {spec.from_stage!r} saved no sampler weights; "

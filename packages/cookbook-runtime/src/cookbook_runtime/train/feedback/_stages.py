@@ -5,7 +5,8 @@ the evaluation there and in the run directory (`triggers/NAME.json`); its `fired
 output is what later stages' `when: "check_triggers.fired"` reads, so a pipeline
 that found nothing to do stops there. `export_feedback` turns the signals of that
 trigger's window (or all of them) into `feedback/sft.jsonl` and `feedback/pairs.jsonl`
-and hands their dataset references on (`dpo_train`'s `dataset_from_stage`).
+and publishes each as a `DatasetArtifact` (kinds 'sft' and 'pairs'), which
+`supervised_train`'s and `dpo_train`'s `dataset_from_stage` read.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_runtime.errors import ConfigError, PortNotConfigured
-from cookbook_runtime.framework import Context, atomic_write_text
-from cookbook_runtime.ir import DatasetRef, Experiment
+from cookbook_runtime.framework import Context, DatasetArtifact, atomic_write_text
+from cookbook_runtime.ir import Experiment
 from cookbook_runtime.ports import (
     FeedbackStore,
     InferenceEvent,
@@ -29,7 +30,7 @@ from cookbook_runtime.ports import (
 )
 from cookbook_runtime.train.feedback.export import feedback_rows
 from cookbook_runtime.train.feedback.triggers import TriggerConditions, evaluate_trigger
-from cookbook_runtime.train.stages._common import earlier_stage_keys, stage_output
+from cookbook_runtime.train.stages._common import require_earlier_stage
 
 __all__ = ["CheckTriggersOptions", "CheckTriggersStage", "ExportFeedbackOptions", "ExportFeedbackStage"]
 
@@ -98,14 +99,20 @@ class ExportFeedbackOptions(BaseModel):
         default=None, ge=1, description="Cap on thumbs-up-over-thumbs-down pairs made for one prompt."
     )
     test_size: int = Field(
-        default=0, ge=0, description="Rows the exported dataset references carve off for held-out evaluation."
+        default=0, ge=0, description="Rows the published datasets tell their readers to carve off for held-out "
+        "evaluation."
     )
 
 
 def _window(ctx: Context, stage: str, trigger_stage: str | None) -> tuple[datetime | None, datetime | None]:
     if trigger_stage is None:
         return None, None
-    window = stage_output(ctx, stage, trigger_stage, "window")
+    window = ctx.outputs.get(trigger_stage, {}).get("window")
+    if not isinstance(window, dict):
+        raise ConfigError(
+            f"stage {stage!r}: trigger_stage {trigger_stage!r} recorded no trigger window: point it at a "
+            "check_triggers stage"
+        )
     start, end = window.get("start"), window.get("end")
     return (
         datetime.fromisoformat(start) if start else None,
@@ -126,13 +133,7 @@ class ExportFeedbackStage:
     async def preflight(self, experiment: Experiment, ports: Ports, options: ExportFeedbackOptions) -> None:
         """Before the run directory exists: the feedback port is wired, trigger_stage points backwards."""
         _feedback_port(ports)
-        if options.trigger_stage is not None:
-            earlier = earlier_stage_keys(experiment, self.name)
-            if options.trigger_stage not in earlier:
-                raise ConfigError(
-                    f"stage {self.name!r}: trigger_stage {options.trigger_stage!r} is not an earlier enabled stage "
-                    f"(earlier: {earlier or 'none'})"
-                )
+        require_earlier_stage(experiment, self.name, "trigger_stage", options.trigger_stage)
 
     async def run(self, ctx: Context, options: ExportFeedbackOptions) -> dict[str, Any]:
         store = _feedback_port(ctx.ports)
@@ -150,16 +151,16 @@ class ExportFeedbackStage:
         _write_jsonl(pairs_path, rows.pairs)
         logger.info("exported %d SFT rows and %d pairs from %d signals", len(rows.sft), len(rows.pairs), len(signals))
 
-        def ref(path: Any) -> dict[str, Any]:
-            return DatasetRef(name=str(path.resolve()), format="jsonl", test_size=options.test_size).model_dump(
-                mode="json"
+        for kind, path, n in (("sft", sft_path, len(rows.sft)), ("pairs", pairs_path, len(rows.pairs))):
+            ctx.publish(
+                DatasetArtifact(
+                    path=str(path.resolve()), kind=kind, format="jsonl", splits={"train": n},
+                    test_size=options.test_size,
+                )
             )
-
         return {
             "sft_path": str(sft_path),
             "pairs_path": str(pairs_path),
-            "sft_dataset": ref(sft_path),
-            "pairs_dataset": ref(pairs_path),
             "sft_rows": len(rows.sft),
             "pairs": len(rows.pairs),
             "pairs_by_source": dict(rows.pairs_by_source),

@@ -1,8 +1,8 @@
 """`evaluate`: score weights on a benchmark task, at any point of a pipeline.
 
 Which weights: `sampler_path` when given; else `base_model`'s base weights when
-that is given; else the final sampler weights of `train_stage` (or, when unset, of
-the latest earlier stage that produced some); else the run's last checkpoint; else
+that is given; else the sampler weights of `train_stage`'s `CheckpointRef` (or, when
+unset, of the latest earlier stage that published one with some); else the run's last checkpoint; else
 the training config's base model. The per-item replies and the summary go to
 `eval/<name>.jsonl` and `eval/<name>.json` in the run directory.
 """
@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import CheckpointRef, Context
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.ports import Ports
 from cookbook_runtime.train.checkpoints import last_checkpoint
@@ -42,7 +42,8 @@ class EvaluateOptions(TaskEvalSettings):
     )
     renderer: str | None = Field(default=None, description="Renderer; None uses the model's configured or recommended one.")
     train_stage: str | None = Field(
-        default=None, description="Stage whose final sampler weights are evaluated; None takes the latest one."
+        default=None,
+        description="Stage whose CheckpointRef's sampler weights are evaluated; None takes the latest one.",
     )
 
 
@@ -68,16 +69,17 @@ def _weights(ctx: Context, options: EvaluateOptions) -> str | None:
     if options.base_model:
         return None
     if options.train_stage is not None:
-        found = ctx.outputs.get(options.train_stage, {}).get("final_sampler_path")
-        if not found:
+        found = ctx.artifact(CheckpointRef, stage=options.train_stage)  # raises, saying what to fix
+        if not found.sampler_path:
             raise ConfigError(
-                f"stage 'evaluate' wants stage {options.train_stage!r}'s weights, which it has not produced: "
-                "put it earlier in the pipeline or set sampler_path"
+                f"stage 'evaluate': stage {options.train_stage!r} saved no sampler weights: evaluate a stage "
+                "that saves them or set sampler_path"
             )
-        return str(found)
-    for outputs in reversed(list(ctx.outputs.values())):
-        if outputs.get("final_sampler_path"):
-            return str(outputs["final_sampler_path"])
+        return found.sampler_path
+    for key in reversed(list(ctx.refs)):
+        ref = ctx.find_artifact(CheckpointRef, key) if key != ctx.stage else None
+        if ref is not None and ref.sampler_path:
+            return ref.sampler_path
     record = last_checkpoint(ctx.run_dir.path, sampler=True)
     return record.sampler_path if record is not None else None
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import CheckpointRef, Context
+from cookbook_runtime.framework import CheckpointRef, Context, DatasetArtifact
 from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import DatasetStore, Rows
 from cookbook_runtime.train.checkpoints import last_checkpoint
@@ -22,6 +21,7 @@ __all__ = [
     "check_renderer_name",
     "check_train_on_what",
     "checkpoint_of",
+    "dataset_from_stage",
     "earlier_stage_keys",
     "held_out_rows",
     "make_to_datum",
@@ -30,9 +30,9 @@ __all__ = [
     "renderer_for",
     "renderer_name_for",
     "require_dataset",
+    "require_earlier_stage",
     "require_training",
     "sampler_path_for",
-    "stage_output",
     "start_state_path",
     "trained_weights",
 ]
@@ -147,20 +147,8 @@ def publish_checkpoint(
 
 
 def checkpoint_of(ctx: Context, stage: str) -> CheckpointRef | None:
-    """`stage`'s `CheckpointRef`, or one rebuilt from its outputs (a run finished before refs existed)."""
-    ref = ctx.find_artifact(CheckpointRef, stage)
-    if ref is not None:
-        return ref
-    outputs = ctx.outputs.get(stage, {})
-    if not outputs.get("final_state_path"):
-        return None
-    return CheckpointRef(
-        state_path=str(outputs["final_state_path"]),
-        sampler_path=str(outputs["final_sampler_path"]) if outputs.get("final_sampler_path") else None,
-        base_model=str(outputs.get("base_model", "")),
-        renderer=outputs.get("renderer"),
-        kind="unknown",
-    )
+    """The `CheckpointRef` `stage` published, None if it published none."""
+    return ctx.find_artifact(CheckpointRef, stage)
 
 
 def sampler_path_for(ctx: Context, stage: str, sampler_path: str | None, train_stage: str) -> str:
@@ -187,19 +175,26 @@ def earlier_stage_keys(experiment: Experiment, stage: str) -> list[str]:
     return earlier
 
 
-def stage_output(ctx: Context, stage: str, from_stage: str, key: str) -> Any:
-    """Output `key` of the earlier stage `from_stage`, or a `ConfigError` saying how to wire it.
+def require_earlier_stage(experiment: Experiment, stage: str, option: str, key: str | None) -> None:
+    """A `ConfigError` unless `key`, `stage`'s option `option`, is an earlier enabled stage (None: nothing to check).
 
-    The one place a stage reads what an earlier stage produced, so every such lookup
-    fails the same way when the pipeline is wired wrong.
+    The one preflight check of every option that names a stage to read from, so each
+    fails the same way, before anything runs.
     """
-    found = ctx.outputs.get(from_stage, {}).get(key)
-    if found is None or found == "":
+    if key is None:
+        return
+    earlier = earlier_stage_keys(experiment, stage)
+    if key not in earlier:
         raise ConfigError(
-            f"stage {stage!r} reads the output of stage {from_stage!r}, which has not produced a {key}: "
-            "put it earlier in the pipeline"
+            f"stage {stage!r}: {option} {key!r} is not an earlier enabled stage "
+            f"(earlier: {', '.join(earlier) or 'none'}); name one of those or put {key!r} before {stage!r}"
         )
-    return found
+
+
+def dataset_from_stage(ctx: Context, stage: str, from_stage: str, kind: str) -> DatasetRef:
+    """The dataset of `kind` that `from_stage` published (a `DatasetArtifact`), as a reference to open."""
+    found = ctx.artifact(DatasetArtifact, stage=from_stage, kind=kind)  # raises, saying what to fix
+    return DatasetRef(name=found.path, format=found.format, test_size=found.test_size)
 
 
 def start_state_path(ctx: Context, stage: str, init_from_stage: str | None, training: TrainingConfig) -> str | None:
@@ -211,10 +206,7 @@ def start_state_path(ctx: Context, stage: str, init_from_stage: str | None, trai
     """
     if init_from_stage is None:
         return training.model.load_checkpoint_path
-    found = checkpoint_of(ctx, init_from_stage)
-    if found is None:
-        return ctx.artifact(CheckpointRef, stage=init_from_stage).state_path  # raises, saying what to fix
-    return found.state_path
+    return ctx.artifact(CheckpointRef, stage=init_from_stage).state_path  # raises, saying what to fix
 
 
 @dataclass(frozen=True)
@@ -226,7 +218,6 @@ class TrainedWeights:
     stage_name: str
     """Its stage name (`supervised_train`, `dpo_train`, ...), which says how the weights were trained."""
     checkpoint: CheckpointRef
-    outputs: Mapping[str, Any]
 
     @property
     def state_path(self) -> str:
@@ -256,9 +247,9 @@ def trained_weights(ctx: Context, stage: str, from_stage: str | None) -> Trained
             )
         key = from_stage
     else:
-        found = [(k, r) for k in reversed(list(ctx.outputs)) if (r := checkpoint_of(ctx, k)) is not None]
+        found = [(k, r) for k in reversed(list(ctx.refs)) if k != ctx.stage and (r := checkpoint_of(ctx, k))]
         if not found:
             raise ConfigError(f"stage {stage!r} found no trained weights: put a training stage before it")
         key, ref = found[0]
     name = next((s.name for s in ctx.experiment.pipeline if s.key == key), key)
-    return TrainedWeights(stage=key, stage_name=name, checkpoint=ref, outputs=ctx.outputs.get(key, {}))
+    return TrainedWeights(stage=key, stage_name=name, checkpoint=ref)

@@ -1,7 +1,7 @@
 """`export`: a trained checkpoint as a PEFT LoRA adapter and as merged Hugging Face weights.
 
-The stage picks the checkpoint (an explicit path, an earlier stage's final sampler
-weights, or the run's last checkpoint) and hands it to the `exporter` port, which
+The stage picks the checkpoint (an explicit path, the sampler weights of an earlier
+stage's `CheckpointRef`, or the run's last checkpoint) and hands it to the `exporter` port, which
 does the heavy work (the local engine's exporter loads the base model with torch and
 merges the adapter with peft). The files land in `<run dir>/export/` unless
 `output_dir` says otherwise.
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cookbook_runtime.errors import ConfigError, PortNotConfigured
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import CheckpointRef, Context
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.ports import (
     EXPORT_FORMATS,
@@ -26,7 +26,7 @@ from cookbook_runtime.ports import (
     is_configured,
 )
 from cookbook_runtime.train.checkpoints import last_checkpoint
-from cookbook_runtime.train.stages._common import earlier_stage_keys, stage_output
+from cookbook_runtime.train.stages._common import require_earlier_stage
 
 __all__ = ["ExportOptions", "ExportStage"]
 
@@ -40,7 +40,8 @@ class ExportOptions(BaseModel):
 
     from_stage: str | None = Field(
         default=None,
-        description="Export this earlier stage's final sampler weights (e.g. 'supervised_train', 'dpo_train').",
+        description="Export the sampler weights of this earlier stage's CheckpointRef (e.g. 'supervised_train', "
+        "'dpo_train').",
     )
     checkpoint_path: str | None = Field(
         default=None,
@@ -89,7 +90,13 @@ def _checkpoint(ctx: Context, options: ExportOptions) -> str:
     if options.checkpoint_path is not None:
         return options.checkpoint_path
     if options.from_stage is not None:
-        return str(stage_output(ctx, ExportStage.name, options.from_stage, "final_sampler_path"))
+        found = ctx.artifact(CheckpointRef, stage=options.from_stage)  # raises, saying what to fix
+        if not found.sampler_path:
+            raise ConfigError(
+                f"stage {ExportStage.name!r}: stage {options.from_stage!r} saved no sampler weights; export "
+                "from a stage that saves them or set checkpoint_path"
+            )
+        return found.sampler_path
     record = last_checkpoint(ctx.run_dir.path)
     if record is not None and record.sampler_path:
         return record.sampler_path
@@ -108,13 +115,7 @@ class ExportStage:
     async def preflight(self, experiment: Experiment, ports: Ports, options: ExportOptions) -> None:
         """Before the run directory exists: the exporter is wired, from_stage points backwards."""
         _exporter(ports)
-        if options.from_stage is not None:
-            earlier = earlier_stage_keys(experiment, self.name)
-            if options.from_stage not in earlier:
-                raise ConfigError(
-                    f"stage {self.name!r}: from_stage {options.from_stage!r} is not an earlier enabled stage "
-                    f"(earlier: {earlier or 'none'})"
-                )
+        require_earlier_stage(experiment, self.name, "from_stage", options.from_stage)
         if options.checkpoint_path is not None and options.checkpoint_path.startswith("tinker://"):
             raise ConfigError(
                 f"stage {self.name!r}: {options.checkpoint_path!r} is a Tinker path; download it first "

@@ -16,14 +16,13 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, Field
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context, RewardModelRef
 from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.metrics import setup_metric_loggers
-from cookbook_runtime.train.preference import COMPARISON_FORMATS
 from cookbook_runtime.train.preference.reward_model import RewardReference, ScoreReduction
 from cookbook_runtime.train.preference.rm_loop import train_reward_model
 from cookbook_runtime.train.stages._common import (
@@ -33,24 +32,20 @@ from cookbook_runtime.train.stages._common import (
     require_training,
     start_state_path,
 )
-from cookbook_runtime.train.stages._dpo import open_preference_splits
+from cookbook_runtime.train.stages._comparisons import (
+    ComparisonTrainOptions,
+    check_comparison_data,
+    open_preference_splits,
+)
 
 __all__ = ["RewardModelTrainOptions", "RewardModelTrainStage"]
 
 logger = logging.getLogger(__name__)
 
 
-class RewardModelTrainOptions(BaseModel):
+class RewardModelTrainOptions(ComparisonTrainOptions):
     """Settings of `reward_model_train`; learning rate, steps, batch size and cadences come from the training config."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    dataset: DatasetRef | None = Field(
-        default=None, description="Comparisons to train on; None uses the experiment's training.dataset."
-    )
-    comparison_format: str = Field(
-        default="pairs", description=f"How a row becomes a comparison: one of {sorted(COMPARISON_FORMATS)}."
-    )
     score: ScoreReduction = Field(
         default="mean", description="Reply score: 'mean' (length-neutral) or 'sum' of the reply's token logprobs."
     )
@@ -60,32 +55,11 @@ class RewardModelTrainOptions(BaseModel):
         description="'initial': score replies relative to the starting weights (DPO's implicit reward); "
         "'none': by the raw logprob.",
     )
-    eval_batch_size: int | None = Field(
-        default=None, ge=1, description="Held-out pairs per forward pass; None uses the training batch size."
-    )
-    max_eval_batches: int | None = Field(default=None, ge=1, description="Score at most this many held-out batches.")
-    training: dict[str, JsonValue] = Field(
-        default_factory=dict,
-        description="Training-config fields to override for this stage (e.g. learning_rate, max_steps).",
-    )
-    init_from_stage: str | None = Field(
-        default=None, description="Start from this earlier stage's CheckpointRef (e.g. 'supervised_train')."
-    )
     log_subdir: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
         description="Keep this stage's metrics.jsonl and checkpoints.jsonl in this sub-directory of the run.",
     )
-
-    @model_validator(mode="after")
-    def _check(self) -> RewardModelTrainOptions:
-        if self.comparison_format not in COMPARISON_FORMATS:
-            known = ", ".join(sorted(COMPARISON_FORMATS))
-            raise ValueError(f"unknown comparison_format {self.comparison_format!r}; known: {known}")
-        unknown = sorted(set(self.training) - set(TrainingConfig.model_fields))
-        if unknown:
-            raise ValueError(f"training overrides {unknown} are not training-config fields")
-        return self
 
 
 def _dataset_ref(training: TrainingConfig, options: RewardModelTrainOptions) -> DatasetRef:
@@ -114,14 +88,7 @@ class RewardModelTrainStage:
             ports.datasets, ref, training, options.comparison_format, options.eval_batch_size, tokenizer,
             renderer_name,
         )
-        for dataset in (train, test):
-            if dataset is not None:
-                dataset.check_first_rows()
-        if train.num_batches == 0:
-            raise ConfigError(
-                f"dataset {ref.name!r} has {train.num_rows} training rows, fewer than one batch of "
-                f"{training.batch_size}: lower batch_size"
-            )
+        check_comparison_data(ref, training, train, test)
 
     async def run(self, ctx: Context, options: RewardModelTrainOptions) -> dict[str, Any]:
         training = override_training(require_training(ctx, self.name), options.training, self.name)

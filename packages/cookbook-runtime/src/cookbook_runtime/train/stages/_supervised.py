@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from cookbook_runtime.errors import ConfigError
 from cookbook_runtime.framework import Context
@@ -18,15 +18,15 @@ from cookbook_runtime.train.metrics import setup_metric_loggers
 from cookbook_runtime.train.stages._common import (
     check_renderer_name,
     check_train_on_what,
-    earlier_stage_keys,
+    dataset_from_stage,
     make_to_datum,
     override_training,
     publish_checkpoint,
     renderer_for,
     renderer_name_for,
     require_dataset,
+    require_earlier_stage,
     require_training,
-    stage_output,
 )
 from cookbook_runtime.train.stages._task_evals import (
     TaskEvalSpec,
@@ -87,7 +87,7 @@ class SupervisedTrainOptions(BaseModel):
     dataset_from_stage: str | None = Field(
         default=None,
         description=(
-            "Train on the conversations this earlier stage wrote (its 'sft_dataset' output, e.g. "
+            "Train on the conversations this earlier stage published (its DatasetArtifact of kind 'sft', e.g. "
             "'export_feedback') instead of training.dataset."
         ),
     )
@@ -103,14 +103,7 @@ class SupervisedTrainOptions(BaseModel):
 def _dataset_ref(ctx: Context, training: TrainingConfig, options: SupervisedTrainOptions) -> DatasetRef:
     if options.dataset_from_stage is None:
         return require_dataset(training, SupervisedTrainStage.name)
-    found = stage_output(ctx, SupervisedTrainStage.name, options.dataset_from_stage, "sft_dataset")
-    try:
-        return DatasetRef.model_validate(found)
-    except ValidationError:
-        raise ConfigError(
-            f"stage 'supervised_train': stage {options.dataset_from_stage!r} gave an sft_dataset that is not a "
-            "dataset reference"
-        ) from None
+    return dataset_from_stage(ctx, SupervisedTrainStage.name, options.dataset_from_stage, "sft")
 
 
 def _check_data(ref: DatasetRef, training: TrainingConfig, train: Any, test: Any) -> None:
@@ -140,12 +133,7 @@ class SupervisedTrainStage:
         check_tasks(options.eval_tasks)
         if options.dataset_from_stage is not None:
             # that stage writes the data when it runs: nothing to open yet
-            earlier = earlier_stage_keys(experiment, self.name)
-            if options.dataset_from_stage not in earlier:
-                raise ConfigError(
-                    f"stage {self.name!r}: dataset_from_stage {options.dataset_from_stage!r} is not an earlier "
-                    f"enabled stage (earlier: {earlier or 'none'})"
-                )
+            require_earlier_stage(experiment, self.name, "dataset_from_stage", options.dataset_from_stage)
             return
         ref = require_dataset(training, self.name)
         tokenizer = ports.service.get_tokenizer(training.model.name)
