@@ -34,14 +34,12 @@ import pytest
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli: Any, args: tuple[str, ...], message: str) -> None:
-    pytest.importorskip("fastapi")
     result = cli("deploy", *args, "--port", str(_free_port()))
     assert result.exit_code == 2, f"{args}: {result.output}"
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, f"{args}: {result.stderr}"
 
 
 def test_an_unknown_registered_model_names_what_is_known(cli: Any, tmp_path: Path) -> None:
-    pytest.importorskip("fastapi")
     manifest = _manifest(tmp_path)
     result = cli("deploy", "nope:1", "--port", str(_free_port()), "--manifest", str(manifest))
     assert result.exit_code == 2 and "nope" in result.stderr, result.output
@@ -105,9 +103,6 @@ async def _register_two(root: Path, cache: Path) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    pytest.importorskip("torch")
-    pytest.importorskip("fastapi")
-    pytest.importorskip("openai")
     from cookbook_adapters.local import tiny_chat_dir
 
     cache = tmp_path / "cache"

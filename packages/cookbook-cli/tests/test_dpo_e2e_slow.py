@@ -29,7 +29,7 @@ def test_dpo_raises_held_out_pair_accuracy(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / "dpo"
     accuracy = [r["test/pair_accuracy"] for r in read_jsonl(run_dir / "metrics.jsonl") if "test/pair_accuracy" in r]
     assert len(accuracy) >= 2
-    printed = re.search(r"held-out pair accuracy \(dpo_train\): ([\d.]+) -> ([\d.]+)", result.stdout)
+    printed = re.search(r"pair accuracy \(dpo_train\) +([\d.]+) -> ([\d.]+)", result.stdout)
     assert printed, result.stdout[-2000:]
     assert float(printed.group(1)) == pytest.approx(accuracy[0], abs=1e-3)
     assert float(printed.group(2)) == pytest.approx(accuracy[-1], abs=1e-3)

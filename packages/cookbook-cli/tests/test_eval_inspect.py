@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("inspect_ai")
-
 TASK = "inspect:cookbook_adapters.inspect.tasks.tiny_chat:tiny_chat_exact"
 
 

@@ -8,7 +8,6 @@ alone cannot validate it.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from pathlib import Path
 
@@ -153,17 +152,17 @@ def test_both_templates_end_to_end_on_the_fakes(tmp_path: Path) -> None:
     small = {"batch_size": 16, "num_epochs": 1, "eval_limit": 4}
 
     # a gate the fake model cannot pass: registered, not promoted, and the deploy stage is skipped
-    # (the deploy stage's preflight needs cookbook-adapters[deploy]; the cli package alone lacks it)
-    with_deploy = importlib.util.find_spec("fastapi") is not None
     gated = Runtime(manifest="test", run_dir=tmp_path / "gated", ports=_ports(service, registry, feedback))
-    result = gated.run("sft_to_deploy", {**small, "gate_min": {"eval/tiny_chat/pass@1": 1.5}, "deploy": with_deploy})
+    result = gated.run("sft_to_deploy", {**small, "gate_min": {"eval/tiny_chat/pass@1": 1.5}})
     assert result.outputs["promote"]["promoted"] is False
     assert "deploy" not in result.outputs
     skipped = [e["stage"] for e in RunDir(tmp_path / "gated").events() if e.get("reason") == "condition"]
-    assert skipped == (["deploy"] if with_deploy else [])
+    assert skipped == ["deploy"]
     first = asyncio.run(registry.get("sft_to_deploy", 1))
     assert first.stage == "experiment" and "eval/tiny_chat/pass@1" in first.metrics and "test/nll" in first.metrics
 
+    # a gate it passes: promoted and exported; not deployed, since the endpoint is its own process,
+    # which these in-memory fakes cannot reach (test_deploy.py serves registered weights for real)
     passed = Runtime(manifest="test", run_dir=tmp_path / "sft", ports=_ports(service, registry, feedback))
     result = passed.run("sft_to_deploy", {**small, "seed": 1, "gate_min": {}, "gate_max": {"test/nll": 100.0}, "deploy": False})
     out = result.outputs

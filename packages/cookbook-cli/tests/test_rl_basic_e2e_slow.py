@@ -24,7 +24,7 @@ def test_rl_basic_raises_the_held_out_reward(tmp_path: Path) -> None:
     run_dir = tmp_path / "runs" / "rl"
     rewards = [r["test/env/all/reward/total"] for r in read_jsonl(run_dir / "metrics.jsonl") if "test/env/all/reward/total" in r]
     assert len(rewards) >= 2
-    printed = re.search(r"held-out reward \(rl_train\): (-?[\d.]+) -> (-?[\d.]+)", result.stdout)
+    printed = re.search(r"reward \(rl_train\) +(-?[\d.]+) -> (-?[\d.]+)", result.stdout)
     assert printed, result.stdout[-2000:]
     assert float(printed.group(1)) == pytest.approx(rewards[0], abs=1e-3)
     assert float(printed.group(2)) == pytest.approx(rewards[-1], abs=1e-3)

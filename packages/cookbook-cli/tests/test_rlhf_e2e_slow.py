@@ -30,7 +30,7 @@ def test_rlhf_runs_and_prints_the_reward_models_score_before_and_after(tmp_path:
     rm_rows = [r for r in read_jsonl(run_dir / "reward_model" / "metrics.jsonl") if "test/pair_accuracy" in r]
     assert rm_rows[-1]["test/pair_accuracy"] >= 0.6, rm_rows[-1]
     evals = [r for r in read_jsonl(run_dir / "metrics.jsonl") if "test/env/all/reward/total" in r]
-    printed = re.search(r"held-out reward-model score \(rl_train\): (-?[\d.]+) -> (-?[\d.]+)", result.stdout)
+    printed = re.search(r"reward-model score \(rl_train\) +(-?[\d.]+) -> (-?[\d.]+)", result.stdout)
     assert printed, result.stdout[-2000:]
     assert float(printed.group(1)) == pytest.approx(evals[0]["test/env/all/reward/total"], abs=1e-3)
     assert float(printed.group(2)) == pytest.approx(evals[-1]["test/env/all/reward/total"], abs=1e-3)

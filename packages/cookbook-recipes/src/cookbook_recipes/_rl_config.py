@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from cookbook_runtime.ir import ModelRef, StageSpec, TrainingConfig
+from cookbook_runtime.ir import StageSpec, TrainingConfig
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from cookbook_recipes._spec_parts import model_ref
 
 __all__ = ["RLRecipeConfig", "rl_stage", "rl_training"]
 
@@ -56,21 +58,8 @@ class RLRecipeConfig(BaseModel):
 
 
 def rl_training(config: RLRecipeConfig) -> TrainingConfig:
-    """The training config of the RL stage."""
-    return TrainingConfig(
-        model=ModelRef(
-            name=config.model_name, renderer=config.renderer_name, load_checkpoint_path=config.load_checkpoint_path
-        ),
-        batch_size=config.groups_per_batch,
-        learning_rate=config.learning_rate,
-        lr_schedule=config.lr_schedule,
-        lora_rank=config.lora_rank,
-        seed=config.seed,
-        save_every=config.save_every,
-        eval_every=config.eval_every,
-        infrequent_eval_every=config.infrequent_eval_every,
-        max_steps=config.max_steps,
-    )
+    """The training config of the RL stage (its problems come from the env, not a dataset)."""
+    return TrainingConfig.derive(config, model=model_ref(config), batch_size=config.groups_per_batch, dataset=None)
 
 
 def rl_stage(config: RLRecipeConfig, env: str, **extra: Any) -> StageSpec:

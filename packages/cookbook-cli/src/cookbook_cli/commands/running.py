@@ -105,8 +105,46 @@ def _dry_run(runtime: Runtime, spec: Experiment) -> None:
     console.print(f"dry run: {len(planned)} stage(s) valid ({stages}); nothing was run", highlight=False)
 
 
+_HELD_OUT = (  # a stage's `first_test_<key>` / `final_test_<key>` outputs (CONVENTIONS.md); percent or difference
+    ("reward", "reward", False),  # rl_train
+    ("pair_accuracy", "pair accuracy", False),  # dpo_train
+    ("accuracy", "reward accuracy", False),  # reward_model_train
+    ("teacher_kl", "teacher KL", True),  # distill_on_policy, distill_off_policy
+)
+
+
+def _change(first: float, final: float, relative: bool) -> str:
+    if relative:
+        return f"{(final - first) / first * 100 if first else 0.0:+.0f}%"
+    return f"{final - first:+.3f}"
+
+
+def _held_out_changes(
+    nll: list[float], outputs: dict[str, dict[str, Any]], envs: dict[str, Any] | None = None
+) -> list[tuple[str, float, float, str]]:
+    """(what, before, after, change) of every held-out score a run measured at its start and end.
+
+    The held-out NLL from metrics.jsonl first, then each stage's first/final pair in pipeline order.
+    `envs` (stage key -> its `env` option) names an RL reward for what gave it: an env's reward,
+    or a reward model's score (rlhf), which can rise by reward hacking.
+    """
+    envs = envs or {}
+    rows: list[tuple[str, float, float, str]] = []
+    if len(nll) >= 2 and nll[0] > 0:
+        rows.append(("NLL", nll[0], nll[-1], _change(nll[0], nll[-1], True)))
+    for key, out in outputs.items():
+        for name, label, relative in _HELD_OUT:
+            first, final = out.get(f"first_test_{name}"), out.get(f"final_test_{name}")
+            if isinstance(first, int | float) and isinstance(final, int | float):
+                if name == "reward" and envs.get(key) == "reward_model":
+                    label = "reward-model score"
+                rows.append((f"{label} ({key})", float(first), float(final), _change(first, final, relative)))
+    return rows
+
+
 def _report(result: RunResult) -> None:
     console = out_console()
+    nll: list[float] = []
     if result.run_dir is not None:
         console.print(f"[bold]run directory:[/bold] {result.run_dir}", highlight=False)
         summary = summarize(result.run_dir)
@@ -114,36 +152,17 @@ def _report(result: RunResult) -> None:
         if shown:
             text = "  ".join(f"{k}={format_value(v)}" for k, v in shown.items())
             console.print(f"[bold]last metrics[/bold] (step {summary.steps}): {text}", highlight=False)
-        evals = [float(m["test/nll"]) for m in summary.metrics if isinstance(m.get("test/nll"), int | float)]
-        if len(evals) >= 2 and evals[0] > 0:
-            change = (evals[-1] - evals[0]) / evals[0] * 100
-            console.print(
-                f"[bold]held-out NLL:[/bold] {evals[0]:.3f} -> {evals[-1]:.3f} ({change:+.0f}%)", highlight=False
-            )
+        nll = [float(m["test/nll"]) for m in summary.metrics if isinstance(m.get("test/nll"), int | float)]
     envs = {s.key: s.options.get("env") for s in result.experiment.pipeline}
-    for key, outputs in result.outputs.items():  # RL stages (CONVENTIONS.md: rl_train outputs)
-        first, final = outputs.get("first_test_reward"), outputs.get("final_test_reward")
-        if isinstance(first, int | float) and isinstance(final, int | float):
-            what = "held-out reward-model score" if envs.get(key) == "reward_model" else "held-out reward"
+    changes = _held_out_changes(nll, result.outputs, envs)
+    if changes:
+        console.print("[bold]held-out, before -> after:[/bold]", highlight=False)
+        width = max(len(what) for what, *_ in changes)
+        before = [f"{first:.3f}" for _, first, _, _ in changes]
+        before_width = max(map(len, before))
+        for (what, _, final, change), first in zip(changes, before, strict=True):
             console.print(
-                f"[bold]{what}[/bold] ({key}): {first:.3f} -> {final:.3f} ({final - first:+.3f})",
-                highlight=False,
-            )
-    for key, outputs in result.outputs.items():  # DPO stages: held-out pair accuracy (dpo_train outputs)
-        for name, label in (("pair_accuracy", "held-out pair accuracy"), ("accuracy", "held-out reward accuracy")):
-            first, final = outputs.get(f"first_test_{name}"), outputs.get(f"final_test_{name}")
-            if isinstance(first, int | float) and isinstance(final, int | float):
-                console.print(
-                    f"[bold]{label}[/bold] ({key}): {first:.3f} -> {final:.3f} ({final - first:+.3f})",
-                    highlight=False,
-                )
-    for key, outputs in result.outputs.items():  # distillation stages
-        first, final = outputs.get("first_test_teacher_kl"), outputs.get("final_test_teacher_kl")
-        if isinstance(first, int | float) and isinstance(final, int | float):
-            change = (final - first) / first * 100 if first else 0.0
-            console.print(
-                f"[bold]held-out teacher KL[/bold] ({key}): {first:.3f} -> {final:.3f} ({change:+.0f}%)",
-                highlight=False,
+                f"  {what:<{width}}  {first:>{before_width}} -> {final:.3f} ({change})", highlight=False, markup=False
             )
     names = {s.key: s.name for s in result.experiment.pipeline}
     for key, outputs in result.outputs.items():

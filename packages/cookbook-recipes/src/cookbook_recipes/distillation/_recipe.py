@@ -13,21 +13,15 @@ held-out teacher KL is reported before and after distillation.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import (
-    DatasetRef,
-    Experiment,
-    ModelRef,
-    OutputsSpec,
-    StageSpec,
-    TrainingConfig,
-)
+from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec, TrainingConfig
 from pydantic import BaseModel, ConfigDict, Field
 
+from cookbook_recipes._recipe_base import RecipeBase
+from cookbook_recipes._spec_parts import model_ref, supervised_stage, teacher_source
 from cookbook_recipes.datasets import tiny_chat
-from cookbook_recipes.sl_basic import OFFLINE_PROFILES
 
 __all__ = ["RECIPE", "DistillationConfig", "DistillationRecipe", "local_defaults"]
 
@@ -125,48 +119,23 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
-class DistillationRecipe:
+class DistillationRecipe(RecipeBase):
     """On- or off-policy distillation of a teacher into a student."""
 
-    name: ClassVar[str] = "distillation"
-    kind: ClassVar[str] = "distillation"
-    description: ClassVar[str] = (
+    name = "distillation"
+    kind = "distillation"
+    description = (
         "Distil a teacher into a student: on-policy reverse KL or off-policy top-K soft targets; "
         "locally the teacher is a tiny model fine-tuned first."
     )
-    Config: ClassVar[type[BaseModel]] = DistillationConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
-
-    def _teacher(self, config: DistillationConfig) -> dict[str, Any]:
-        if config.train_teacher:
-            return {"from_stage": TEACHER_STAGE}
-        if config.teacher_path:
-            return {"path": config.teacher_path}
-        if config.teacher_model:
-            return {"model": config.teacher_model}
-        raise ConfigError("distillation: no teacher; set teacher_model, teacher_path or train_teacher=true")
+    Config = DistillationConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: DistillationConfig) -> Experiment:
-        teacher = self._teacher(config)
-        student = ModelRef(
-            name=config.model_name, renderer=config.renderer_name, load_checkpoint_path=config.load_checkpoint_path
-        )
-        student_training = TrainingConfig(
-            model=student,
-            dataset=config.prompts,
-            batch_size=config.groups_per_batch,
-            learning_rate=config.learning_rate,
-            lr_schedule=config.lr_schedule,
-            max_length=config.max_length,
-            lora_rank=config.lora_rank,
-            max_steps=config.max_steps,
-            eval_every=config.eval_every,
-            save_every=config.save_every,
-            seed=config.seed,
+        teacher = teacher_source(self.name, config, TEACHER_STAGE)
+        student = model_ref(config)
+        student_training = TrainingConfig.derive(
+            config, model=student, dataset=config.prompts, batch_size=config.groups_per_batch
         )
         pipeline: list[StageSpec] = []
         extra: dict[str, Any] = {}
@@ -188,9 +157,7 @@ class DistillationRecipe:
                 save_every=0,
                 eval_every=0,
             )
-            pipeline.append(StageSpec(name="supervised_train", id=TEACHER_STAGE, options={
-                "log_subdir": TEACHER_STAGE, "final_eval": False,
-                "training": teacher_training.model_dump(mode="json")}))
+            pipeline.append(supervised_stage(TEACHER_STAGE, id=TEACHER_STAGE, training=teacher_training))
         if config.student_sft_steps and sft_data is not None:
             student_sft = TrainingConfig(
                 model=student,
@@ -205,22 +172,13 @@ class DistillationRecipe:
                 save_every=0,
                 eval_every=0,
             )
-            pipeline.append(StageSpec(name="supervised_train", id=STUDENT_STAGE, options={
-                "log_subdir": STUDENT_STAGE, "final_eval": False, "training": student_sft.model_dump(mode="json")}))
+            pipeline.append(supervised_stage(STUDENT_STAGE, id=STUDENT_STAGE, training=student_sft))
             extra["init_from_stage"] = STUDENT_STAGE
         if config.mode == "on_policy":
             pipeline.append(self._on_policy(config, teacher, extra))
         else:
             pipeline.append(self._off_policy(config, teacher, extra))
-        return Experiment(
-            id="distillation",
-            description=self.description,
-            recipe=self.name,
-            dataset=config.prompts,
-            training=student_training,
-            pipeline=pipeline,
-            outputs=OutputsSpec(log_path=config.log_path),
-        )
+        return self.experiment(pipeline, dataset=config.prompts, training=student_training, log_path=config.log_path)
 
     def _on_policy(self, config: DistillationConfig, teacher: dict[str, Any], extra: dict[str, Any]) -> StageSpec:
         env_options: dict[str, Any] = {

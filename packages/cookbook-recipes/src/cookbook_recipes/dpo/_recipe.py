@@ -9,22 +9,21 @@ pairs before and after.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import (
-    DatasetRef,
-    Experiment,
-    ModelRef,
-    OutputsSpec,
-    StageSpec,
-    TrainingConfig,
-)
+from cookbook_runtime.ir import DatasetRef, Experiment, StageSpec, TrainingConfig
 from pydantic import BaseModel, ConfigDict, Field
 
+from cookbook_recipes._recipe_base import RecipeBase
+from cookbook_recipes._spec_parts import (
+    comparisons,
+    model_ref,
+    sample_stage,
+    supervised_stage,
+    warm_start_training,
+)
 from cookbook_recipes.datasets import tiny_chat
-from cookbook_recipes.datasets.preferences import PREFERENCE_SETS
-from cookbook_recipes.sl_basic import OFFLINE_PROFILES
 
 __all__ = ["RECIPE", "DpoConfig", "DpoRecipe", "local_defaults"]
 
@@ -114,53 +113,21 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
-class DpoRecipe:
+class DpoRecipe(RecipeBase):
     """Direct Preference Optimization, as tinker-cookbook's `preference/dpo` recipe."""
 
-    name: ClassVar[str] = "dpo"
-    kind: ClassVar[str] = "preference"
-    description: ClassVar[str] = (
+    name = "dpo"
+    kind = "preference"
+    description = (
         "DPO on comparisons: HH-RLHF/HelpSteer3/UltraFeedback on Tinker; locally tiny-prefs with the tiny model."
     )
-    Config: ClassVar[type[BaseModel]] = DpoConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
-
-    def _comparisons(self, config: DpoConfig) -> tuple[DatasetRef, str]:
-        if config.preference_set != "custom":
-            chosen = PREFERENCE_SETS[config.preference_set]
-            return chosen.ref, chosen.comparison_format
-        if config.dataset is None:
-            raise ConfigError("dpo: preference_set='custom' needs dataset; set dataset.name to a JSONL file or hub id")
-        return config.dataset, config.comparison_format
+    Config = DpoConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: DpoConfig) -> Experiment:
         """`supervised_train` (when warm-starting), `dpo_train`, then a `sample` from the result."""
-        model = ModelRef(
-            name=config.model_name, renderer=config.renderer_name, load_checkpoint_path=config.load_checkpoint_path
-        )
-        ref, comparison_format = self._comparisons(config)
-        dpo_training = TrainingConfig(
-            model=model,
-            dataset=ref,
-            num_epochs=config.num_epochs,
-            batch_size=config.batch_size,
-            learning_rate=config.learning_rate,
-            lr_schedule=config.lr_schedule,
-            warmup_steps=config.warmup_steps,
-            max_length=config.max_length,
-            lora_rank=config.lora_rank,
-            seed=config.seed,
-            save_every=config.save_every,
-            eval_every=config.eval_every,
-            max_steps=config.max_steps,
-            adam_beta1=config.adam_beta1,
-            adam_beta2=config.adam_beta2,
-            adam_eps=config.adam_eps,
-        )
+        ref, comparison_format = comparisons(self.name, config)
+        dpo_training = TrainingConfig.derive(config, model=model_ref(config), dataset=ref)
         dpo_options: dict[str, Any] = {
             "comparison_format": comparison_format,
             "dpo_beta": config.dpo_beta,
@@ -171,37 +138,15 @@ class DpoRecipe:
         if config.sft_warm_start:
             if config.sft_dataset is None:
                 raise ConfigError("dpo: sft_warm_start needs sft_dataset; set it or turn the warm start off")
-            training = TrainingConfig(
-                model=model,
-                dataset=config.sft_dataset,
-                max_steps=config.sft_max_steps,
-                batch_size=config.sft_batch_size,
-                learning_rate=config.sft_learning_rate,
-                warmup_steps=config.sft_warmup_steps,
-                max_length=config.sft_max_length,
-                lora_rank=config.lora_rank,
-                seed=config.seed,
-                save_every=0,
-                eval_every=0,
-            )
-            pipeline.append(StageSpec(name="supervised_train", options={"log_subdir": "sft", "final_eval": False}))
+            training = warm_start_training(config, config.sft_dataset)
+            pipeline.append(supervised_stage("sft"))
             dpo_options["init_from_stage"] = "supervised_train"
             dpo_options["dataset"] = ref.model_dump(mode="json")
             dpo_options["training"] = dpo_training.model_dump(mode="json", exclude={"model", "dataset"})
         pipeline.append(StageSpec(name="dpo_train", options=dpo_options))
-        sample: dict[str, Any] = {"train_stage": "dpo_train", "max_tokens": config.sample_max_tokens}
-        if config.sample_prompt is not None:
-            sample["prompt"] = config.sample_prompt
-        pipeline.append(StageSpec(name="sample", options=sample))
-        return Experiment(
-            id="dpo",
-            description=self.description,
-            recipe=self.name,
-            dataset=config.sft_dataset if config.sft_warm_start else ref,
-            training=training,
-            pipeline=pipeline,
-            outputs=OutputsSpec(log_path=config.log_path),
-        )
+        pipeline.append(sample_stage("dpo_train", config.sample_max_tokens, config.sample_prompt))
+        dataset = config.sft_dataset if config.sft_warm_start else ref
+        return self.experiment(pipeline, dataset=dataset, training=training, log_path=config.log_path)
 
 
 RECIPE = DpoRecipe()

@@ -11,14 +11,15 @@ posted since the trigger last fired; the result is registered as a child of `par
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import Experiment, ModelRef, OutputsSpec, StageSpec, TrainingConfig
+from cookbook_runtime.ir import Experiment, StageSpec, TrainingConfig
 from cookbook_runtime.ports import check_model_name, parse_model_spec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cookbook_recipes.sl_basic import OFFLINE_PROFILES
+from cookbook_recipes._recipe_base import RecipeBase
+from cookbook_recipes._spec_parts import evaluate_stage, model_ref
 
 __all__ = ["RECIPE", "FeedbackRetrainConfig", "FeedbackRetrainRecipe", "local_defaults"]
 
@@ -100,20 +101,16 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
-class FeedbackRetrainRecipe:
+class FeedbackRetrainRecipe(RecipeBase):
     """Users' feedback to a retrained, registered child version, when a trigger says so."""
 
-    name: ClassVar[str] = "feedback_retrain"
-    kind: ClassVar[str] = "pipeline"
-    description: ClassVar[str] = (
+    name = "feedback_retrain"
+    kind = "pipeline"
+    description = (
         "When a feedback trigger fires: export feedback pairs, DPO from the served version, evaluate, register a child."
     )
-    Config: ClassVar[type[BaseModel]] = FeedbackRetrainConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
+    Config = FeedbackRetrainConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: FeedbackRetrainConfig) -> Experiment:
         if config.parent is None and config.load_checkpoint_path is None:
@@ -143,41 +140,16 @@ class FeedbackRetrainRecipe:
             dpo["init_from_stage"] = "fetch_model"
         pipeline.append(StageSpec(name="dpo_train", options=dpo, when=FIRED))
         if config.eval_task is not None:
-            evaluate: dict[str, Any] = {
-                "task": config.eval_task, "train_stage": "dpo_train", "max_tokens": config.eval_max_tokens,
-            }
-            if config.eval_limit is not None:
-                evaluate["limit"] = config.eval_limit
-            pipeline.append(StageSpec(name="evaluate", options=evaluate, when=FIRED))
+            pipeline.append(
+                evaluate_stage(config.eval_task, "dpo_train", config.eval_max_tokens, config.eval_limit, when=FIRED)
+            )
         register: dict[str, Any] = {"from_stage": "dpo_train", "lineage": "dpo_trained_from"}
         if config.parent is not None:
             register["parent"] = config.parent
         register["name"] = config.registry_name or (parse_model_spec(config.parent)[0] if config.parent else None)
         pipeline.append(StageSpec(name="register", options=register, when=FIRED))
-        model = ModelRef(
-            name=config.model_name, renderer=config.renderer_name, load_checkpoint_path=config.load_checkpoint_path
-        )
-        training = TrainingConfig(
-            model=model,
-            num_epochs=config.num_epochs,
-            batch_size=config.batch_size,
-            learning_rate=config.learning_rate,
-            lr_schedule=config.lr_schedule,
-            max_length=config.max_length,
-            lora_rank=config.lora_rank,
-            max_steps=config.max_steps,
-            save_every=config.save_every,
-            eval_every=0,
-            seed=config.seed,
-        )
-        return Experiment(
-            id=self.name,
-            description=self.description,
-            recipe=self.name,
-            training=training,
-            pipeline=pipeline,
-            outputs=OutputsSpec(log_path=config.log_path),
-        )
+        training = TrainingConfig.derive(config, model=model_ref(config), eval_every=0)
+        return self.experiment(pipeline, training=training, log_path=config.log_path)
 
 
 RECIPE = FeedbackRetrainRecipe()

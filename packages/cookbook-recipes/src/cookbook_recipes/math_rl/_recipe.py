@@ -9,13 +9,13 @@ get the tiny model and a few minutes' worth of steps.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
-from cookbook_runtime.ir import Experiment, OutputsSpec
-from pydantic import BaseModel, Field
+from cookbook_runtime.ir import Experiment
+from pydantic import Field
 
+from cookbook_recipes._recipe_base import RecipeBase
 from cookbook_recipes._rl_config import RLRecipeConfig, rl_stage, rl_training
-from cookbook_recipes.sl_basic import OFFLINE_PROFILES
 
 __all__ = ["RECIPE", "MathRlConfig", "MathRlRecipe", "local_defaults"]
 
@@ -47,29 +47,21 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
-class MathRlRecipe:
+class MathRlRecipe(RecipeBase):
     """RL on a selectable math environment, as tinker-cookbook's `math_rl`."""
 
-    name: ClassVar[str] = "math_rl"
-    kind: ClassVar[str] = "rl"
-    description: ClassVar[str] = (
+    name = "math_rl"
+    kind = "rl"
+    description = (
         "RL on a math env chosen with env=: arithmetic, gsm8k, math, guess_number (multi-turn), calculator (tools)."
     )
-    Config: ClassVar[type[BaseModel]] = MathRlConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
+    Config = MathRlConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: MathRlConfig) -> Experiment:
-        return Experiment(
-            id=f"math_rl_{config.env}",
-            description=self.description,
-            recipe=self.name,
-            training=rl_training(config),
-            pipeline=[rl_stage(config, config.env)],
-            outputs=OutputsSpec(log_path=config.log_path),
+        return self.experiment(
+            [rl_stage(config, config.env)], id=f"math_rl_{config.env}", training=rl_training(config),
+            log_path=config.log_path,
         )
 
 

@@ -12,21 +12,15 @@ tiny-chat first, with a short instruction as its system prompt.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import (
-    DatasetRef,
-    Experiment,
-    ModelRef,
-    OutputsSpec,
-    StageSpec,
-    TrainingConfig,
-)
+from cookbook_runtime.ir import DatasetRef, Experiment, ModelRef, StageSpec, TrainingConfig
 from pydantic import BaseModel, ConfigDict, Field
 
+from cookbook_recipes._recipe_base import RecipeBase
+from cookbook_recipes._spec_parts import supervised_stage, teacher_source
 from cookbook_recipes.datasets import tiny_chat
-from cookbook_recipes.sl_basic import OFFLINE_PROFILES
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "RECIPE", "PromptDistillationConfig", "PromptDistillationRecipe", "local_defaults"]
 
@@ -98,37 +92,22 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
-class PromptDistillationRecipe:
+class PromptDistillationRecipe(RecipeBase):
     """Distil a system prompt's behaviour into the student's weights."""
 
-    name: ClassVar[str] = "prompt_distillation"
-    kind: ClassVar[str] = "distillation"
-    description: ClassVar[str] = (
+    name = "prompt_distillation"
+    kind = "distillation"
+    description = (
         "Prompt distillation: a teacher answers with a long system prompt; the student learns its top-K "
         "distributions without the prompt."
     )
-    Config: ClassVar[type[BaseModel]] = PromptDistillationConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
+    Config = PromptDistillationConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: PromptDistillationConfig) -> Experiment:
-        if config.train_teacher:
-            teacher: dict[str, Any] = {"from_stage": TEACHER_STAGE}
-        elif config.teacher_path:
-            teacher = {"path": config.teacher_path}
-        elif config.teacher_model:
-            teacher = {"model": config.teacher_model}
-        else:
-            raise ConfigError("prompt_distillation: no teacher; set teacher_model, teacher_path or train_teacher=true")
+        teacher = teacher_source(self.name, config, TEACHER_STAGE)
         model = ModelRef(name=config.model_name, renderer=config.renderer_name)
-        training = TrainingConfig(
-            model=model, dataset=config.queries, batch_size=config.batch_size, learning_rate=config.learning_rate,
-            num_epochs=config.num_epochs, max_length=config.max_length, lora_rank=config.lora_rank,
-            save_every=config.save_every, eval_every=0, seed=config.seed,
-        )
+        training = TrainingConfig.derive(config, model=model, dataset=config.queries, eval_every=0)
         pipeline: list[StageSpec] = []
         if config.train_teacher:
             if config.teacher_dataset is None:
@@ -138,9 +117,7 @@ class PromptDistillationRecipe:
                 "learning_rate": config.teacher_learning_rate, "lr_schedule": "linear", "seed": config.seed + 1,
                 "save_every": 0,
             })
-            pipeline.append(StageSpec(name="supervised_train", id=TEACHER_STAGE, options={
-                "log_subdir": TEACHER_STAGE, "final_eval": False,
-                "training": teacher_training.model_dump(mode="json")}))
+            pipeline.append(supervised_stage(TEACHER_STAGE, id=TEACHER_STAGE, training=teacher_training))
         options: dict[str, Any] = {
             "teacher": teacher,
             "completions": "teacher",
@@ -153,15 +130,7 @@ class PromptDistillationRecipe:
         if config.max_queries is not None:
             options["max_rows"] = config.max_queries
         pipeline.append(StageSpec(name="distill_off_policy", options=options))
-        return Experiment(
-            id="prompt_distillation",
-            description=self.description,
-            recipe=self.name,
-            dataset=config.queries,
-            training=training,
-            pipeline=pipeline,
-            outputs=OutputsSpec(log_path=config.log_path),
-        )
+        return self.experiment(pipeline, dataset=config.queries, training=training, log_path=config.log_path)
 
 
 RECIPE = PromptDistillationRecipe()

@@ -9,21 +9,16 @@ weights, evaluated on tiny-chat's held-out test prompts before, during and after
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
-from cookbook_runtime.ir import (
-    DatasetRef,
-    Experiment,
-    ModelRef,
-    OutputsSpec,
-    StageSpec,
-    TrainingConfig,
-)
-from pydantic import BaseModel, Field
+from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.ir import DatasetRef, Experiment, StageSpec
+from pydantic import Field
 
+from cookbook_recipes._recipe_base import RecipeBase
 from cookbook_recipes._rl_config import RLRecipeConfig, rl_stage, rl_training
+from cookbook_recipes._spec_parts import sample_stage, supervised_stage, warm_start_training
 from cookbook_recipes.datasets import tiny_chat
-from cookbook_recipes.sl_basic import OFFLINE_PROFILES
 
 __all__ = ["RECIPE", "RlBasicConfig", "RlBasicRecipe", "local_defaults"]
 
@@ -90,20 +85,16 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
-class RlBasicRecipe:
+class RlBasicRecipe(RecipeBase):
     """Basic RL with a verifiable reward, as tinker-cookbook's `rl_basic`."""
 
-    name: ClassVar[str] = "rl_basic"
-    kind: ClassVar[str] = "rl"
-    description: ClassVar[str] = (
+    name = "rl_basic"
+    kind = "rl"
+    description = (
         "RL with a verifiable reward: GSM8K on Tinker; locally SFT then RL on letter tasks with the tiny model."
     )
-    Config: ClassVar[type[BaseModel]] = RlBasicConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
+    Config = RlBasicConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: RlBasicConfig) -> Experiment:
         training = rl_training(config)
@@ -111,43 +102,17 @@ class RlBasicRecipe:
         rl_extra: dict[str, Any] = {}
         if config.sft_warm_start:
             if config.sft_dataset is None:
-                from cookbook_runtime.errors import ConfigError
-
                 raise ConfigError("rl_basic: sft_warm_start needs sft_dataset; set it or turn the warm start off")
-            training = TrainingConfig(
-                model=ModelRef(name=config.model_name, renderer=config.renderer_name,
-                               load_checkpoint_path=config.load_checkpoint_path),
-                dataset=config.sft_dataset,
-                num_epochs=config.sft_epochs,
-                max_steps=config.sft_max_steps,
-                batch_size=config.sft_batch_size,
-                learning_rate=config.sft_learning_rate,
-                warmup_steps=config.sft_warmup_steps,
-                max_length=config.sft_max_length,
-                lora_rank=config.lora_rank,
-                seed=config.seed,
-                save_every=0,
-                eval_every=0,
-            )
-            pipeline.append(StageSpec(name="supervised_train", options={"log_subdir": "sft", "final_eval": False}))
+            training = warm_start_training(config, config.sft_dataset, num_epochs=config.sft_epochs)
+            pipeline.append(supervised_stage("sft"))
             rl_extra = {
                 "init_from_stage": "supervised_train",
                 "training": rl_training(config).model_dump(mode="json", exclude={"model", "dataset"}),
             }
         pipeline.append(rl_stage(config, config.env, **rl_extra))
-        pipeline.append(
-            StageSpec(name="sample", options={"train_stage": "rl_train", "max_tokens": config.max_tokens,
-                                              "prompt": _sample_prompt(config.env)})
-        )
-        return Experiment(
-            id="rl_basic",
-            description=self.description,
-            recipe=self.name,
-            dataset=config.sft_dataset if config.sft_warm_start else None,
-            training=training,
-            pipeline=pipeline,
-            outputs=OutputsSpec(log_path=config.log_path),
-        )
+        pipeline.append(sample_stage("rl_train", config.max_tokens, _sample_prompt(config.env)))
+        dataset = config.sft_dataset if config.sft_warm_start else None
+        return self.experiment(pipeline, dataset=dataset, training=training, log_path=config.log_path)
 
 
 def _sample_prompt(env: str) -> str:

@@ -12,24 +12,22 @@ is the tiny model on tiny-chat and `tiny-prefs`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
-from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import (
-    DatasetRef,
-    Experiment,
-    ModelRef,
-    OutputsSpec,
-    StageSpec,
-    TrainingConfig,
-)
-from pydantic import BaseModel, Field
+from cookbook_runtime.ir import DatasetRef, Experiment, StageSpec, TrainingConfig
+from pydantic import Field
 
+from cookbook_recipes._recipe_base import RecipeBase
 from cookbook_recipes._rl_config import RLRecipeConfig, rl_stage, rl_training
+from cookbook_recipes._spec_parts import (
+    comparisons,
+    model_ref,
+    sample_stage,
+    supervised_stage,
+    warm_start_training,
+)
 from cookbook_recipes.datasets import tiny_chat
 from cookbook_recipes.datasets.norobots import norobots_ref
-from cookbook_recipes.datasets.preferences import PREFERENCE_SETS
-from cookbook_recipes.sl_basic import OFFLINE_PROFILES
 
 __all__ = ["RECIPE", "RlhfConfig", "RlhfRecipe", "local_defaults"]
 
@@ -130,52 +128,24 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
-class RlhfRecipe:
+class RlhfRecipe(RecipeBase):
     """RLHF as tinker-cookbook's `preference/rlhf`: SFT, a pairwise reward model, RL on its score."""
 
-    name: ClassVar[str] = "rlhf"
-    kind: ClassVar[str] = "preference"
-    description: ClassVar[str] = (
+    name = "rlhf"
+    kind = "preference"
+    description = (
         "SFT -> Bradley-Terry reward model -> RL on its score: no_robots + HH-RLHF on Tinker; "
         "locally tiny-chat + tiny-prefs with the tiny model."
     )
-    Config: ClassVar[type[BaseModel]] = RlhfConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
-
-    def _comparisons(self, config: RlhfConfig) -> tuple[DatasetRef, str]:
-        if config.preference_set != "custom":
-            chosen = PREFERENCE_SETS[config.preference_set]
-            return chosen.ref, chosen.comparison_format
-        if config.dataset is None:
-            raise ConfigError("rlhf: preference_set='custom' needs dataset; set dataset.name to a JSONL file or hub id")
-        return config.dataset, config.comparison_format
+    Config = RlhfConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: RlhfConfig) -> Experiment:
         """The three stages, each reading the previous one's typed ref, then a `sample` of the policy."""
-        model = ModelRef(
-            name=config.model_name, renderer=config.renderer_name, load_checkpoint_path=config.load_checkpoint_path
-        )
-        sft = TrainingConfig(
-            model=model,
-            dataset=config.sft_dataset,
-            num_epochs=config.sft_epochs,
-            max_steps=config.sft_max_steps,
-            batch_size=config.sft_batch_size,
-            learning_rate=config.sft_learning_rate,
-            warmup_steps=config.sft_warmup_steps,
-            max_length=config.sft_max_length,
-            lora_rank=config.lora_rank,
-            seed=config.seed,
-            save_every=0,
-            eval_every=0,
-        )
-        prefs, comparison_format = self._comparisons(config)
+        sft = warm_start_training(config, config.sft_dataset, num_epochs=config.sft_epochs)
+        prefs, comparison_format = comparisons(self.name, config)
         rm = TrainingConfig(
-            model=model,
+            model=model_ref(config),
             dataset=prefs,
             num_epochs=config.rm_epochs,
             max_steps=config.rm_max_steps,
@@ -198,7 +168,7 @@ class RlhfRecipe:
         }
         rl_config = config.model_copy(update={"env_options": env_options})
         pipeline = [
-            StageSpec(name=SFT, options={"log_subdir": "sft", "final_eval": False}),
+            supervised_stage("sft"),
             StageSpec(
                 name=RM,
                 options={
@@ -220,19 +190,8 @@ class RlhfRecipe:
                 training=rl_training(config).model_dump(mode="json", exclude={"model", "dataset"}),
             ),
         ]
-        sample: dict[str, Any] = {"train_stage": RL, "max_tokens": config.max_tokens}
-        if config.sample_prompt is not None:
-            sample["prompt"] = config.sample_prompt
-        pipeline.append(StageSpec(name="sample", options=sample))
-        return Experiment(
-            id="rlhf",
-            description=self.description,
-            recipe=self.name,
-            dataset=config.sft_dataset,
-            training=sft,
-            pipeline=pipeline,
-            outputs=OutputsSpec(log_path=config.log_path),
-        )
+        pipeline.append(sample_stage(RL, config.max_tokens, config.sample_prompt))
+        return self.experiment(pipeline, dataset=config.sft_dataset, training=sft, log_path=config.log_path)
 
 
 RECIPE = RlhfRecipe()

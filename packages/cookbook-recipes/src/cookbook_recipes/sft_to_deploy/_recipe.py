@@ -8,21 +8,16 @@ the `tiny_chat` eval task and gated on its pass@1, and the endpoint listens on 1
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.ir import (
-    BackendRef,
-    Experiment,
-    ModelRef,
-    OutputsSpec,
-    StageSpec,
-    TrainingConfig,
-)
+from cookbook_runtime.ir import BackendRef, Experiment, StageSpec, TrainingConfig
 from cookbook_runtime.ports import EXPORT_FORMATS, ExportFormat
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from cookbook_recipes.sl_basic import OFFLINE_PROFILES, SlBasicConfig
+from cookbook_recipes._recipe_base import RecipeBase
+from cookbook_recipes._spec_parts import evaluate_stage, exact_match_stage, model_ref
+from cookbook_recipes.sl_basic import SlBasicConfig
 from cookbook_recipes.sl_basic import local_defaults as sl_local_defaults
 from cookbook_recipes.sl_basic._recipe import _metrics_wiring
 
@@ -69,20 +64,16 @@ def local_defaults() -> dict[str, Any]:
     }
 
 
-class SftToDeployRecipe:
+class SftToDeployRecipe(RecipeBase):
     """Data to a served model: fine-tune, evaluate, register, promote if the gate passes, export, deploy."""
 
-    name: ClassVar[str] = "sft_to_deploy"
-    kind: ClassVar[str] = "pipeline"
-    description: ClassVar[str] = (
+    name = "sft_to_deploy"
+    kind = "pipeline"
+    description = (
         "Supervised fine-tuning, evaluation, registration, gated promotion, export and an OpenAI-compatible endpoint."
     )
-    Config: ClassVar[type[BaseModel]] = SftToDeployConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
+    Config = SftToDeployConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: SftToDeployConfig) -> Experiment:
         if config.lora_rank == 0 and "peft_adapter" in config.export_formats:
@@ -90,25 +81,14 @@ class SftToDeployRecipe:
                 "sft_to_deploy: a full fine-tune (lora_rank=0) has no LoRA adapter to export; "
                 "set export_formats to ['merged'] or lora_rank above 0"
             )
-        model = ModelRef(
-            name=config.model_name, renderer=config.renderer_name, load_checkpoint_path=config.load_checkpoint_path
-        )
         train_options: dict[str, Any] = {"train_on_what": config.train_on_what, "lookahead": config.lookahead}
         pipeline = [StageSpec(name="supervised_train", options=train_options)]
         if config.exact_match_examples:
-            pipeline.append(
-                StageSpec(
-                    name="evaluate_exact_match",
-                    options={"max_examples": config.exact_match_examples, "max_tokens": config.sample_max_tokens},
-                )
-            )
+            pipeline.append(exact_match_stage(config.exact_match_examples, config.sample_max_tokens))
         if config.eval_task is not None:
-            evaluate: dict[str, Any] = {
-                "task": config.eval_task, "train_stage": "supervised_train", "max_tokens": config.sample_max_tokens,
-            }
-            if config.eval_limit is not None:
-                evaluate["limit"] = config.eval_limit
-            pipeline.append(StageSpec(name="evaluate", options=evaluate))
+            pipeline.append(
+                evaluate_stage(config.eval_task, "supervised_train", config.sample_max_tokens, config.eval_limit)
+            )
         register: dict[str, Any] = {"from_stage": "supervised_train", "name": config.registry_name or self.name}
         pipeline.append(StageSpec(name="register", options=register))
         pipeline.append(
@@ -125,15 +105,9 @@ class SftToDeployRecipe:
             pipeline.append(
                 StageSpec(name="deploy", options={"host": config.host, "port": config.port}, when="promote.promoted")
             )
-        return Experiment(
-            id=self.name,
-            description=self.description,
-            recipe=self.name,
-            backend=BackendRef(overrides=_metrics_wiring(config)),
-            dataset=config.dataset,
-            training=TrainingConfig.derive(config, model=model),
-            pipeline=pipeline,
-            outputs=OutputsSpec(log_path=config.log_path),
+        return self.experiment(
+            pipeline, backend=BackendRef(overrides=_metrics_wiring(config)), dataset=config.dataset,
+            training=TrainingConfig.derive(config, model=model_ref(config)), log_path=config.log_path,
         )
 
 

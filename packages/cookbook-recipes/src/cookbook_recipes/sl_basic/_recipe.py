@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from cookbook_runtime.ir import (
     BackendRef,
     DatasetRef,
     Experiment,
-    ModelRef,
-    OutputsSpec,
     PortBinding,
     StageSpec,
     TrainingConfig,
 )
 from cookbook_runtime.ports import RUN_DIR_PLACEHOLDER
-from pydantic import BaseModel
 
+from cookbook_recipes._recipe_base import OFFLINE_PROFILES, RecipeBase
+from cookbook_recipes._spec_parts import exact_match_stage, model_ref
 from cookbook_recipes.datasets import tiny_chat
 from cookbook_recipes.sl_basic._config import SlBasicConfig
 
 __all__ = ["OFFLINE_PROFILES", "RECIPE", "SlBasicRecipe", "local_defaults"]
-
-OFFLINE_PROFILES = ("local", "fake")
-"""Manifest profiles that get `local_defaults()`: the embedded engine and the in-memory fakes."""
 
 
 def local_defaults() -> dict[str, Any]:
@@ -62,34 +58,20 @@ def _metrics_wiring(config: SlBasicConfig) -> dict[str, PortBinding]:
     return {"metrics": PortBinding.model_validate({"adapter": "wandb", "options": options})}
 
 
-class SlBasicRecipe:
+class SlBasicRecipe(RecipeBase):
     """Basic supervised fine-tuning on a chat dataset, as tinker-cookbook's `sl_basic`."""
 
-    name: ClassVar[str] = "sl_basic"
-    kind: ClassVar[str] = "sl"
-    description: ClassVar[str] = (
+    name = "sl_basic"
+    kind = "sl"
+    description = (
         "Supervised fine-tuning on a chat dataset (NoRobots on Tinker; tiny-chat locally), then a sample."
     )
-    Config: ClassVar[type[BaseModel]] = SlBasicConfig
-
-    def defaults_for(self, profile: str) -> dict[str, Any]:
-        """Tinker's defaults are the class defaults; offline backends get the tiny setting.
-
-        `profile` is the manifest's (its declared `profile`, else its service adapter), so
-        any manifest extending `local`, or the `test` fakes, gets the offline setting.
-        """
-        if profile in OFFLINE_PROFILES:
-            return local_defaults()
-        return {}
+    Config = SlBasicConfig
+    offline_defaults = staticmethod(local_defaults)
 
     def build(self, config: SlBasicConfig) -> Experiment:
         """The experiment: `supervised_train`, optionally `evaluate_exact_match`, then `sample`."""
-        model = ModelRef(
-            name=config.model_name,
-            renderer=config.renderer_name,
-            load_checkpoint_path=config.load_checkpoint_path,
-        )
-        training = TrainingConfig.derive(config, model=model)
+        training = TrainingConfig.derive(config, model=model_ref(config))
         train_options: dict[str, Any] = {
             "train_on_what": config.train_on_what,
             "lookahead": config.lookahead,
@@ -103,22 +85,11 @@ class SlBasicRecipe:
             sample_options["prompt"] = config.sample_prompt
         pipeline = [StageSpec(name="supervised_train", options=train_options)]
         if config.exact_match_examples:
-            pipeline.append(
-                StageSpec(
-                    name="evaluate_exact_match",
-                    options={"max_examples": config.exact_match_examples, "max_tokens": config.sample_max_tokens},
-                )
-            )
+            pipeline.append(exact_match_stage(config.exact_match_examples, config.sample_max_tokens))
         pipeline.append(StageSpec(name="sample", options=sample_options))
-        return Experiment(
-            id="sl_basic",
-            description=self.description,
-            recipe=self.name,
-            backend=BackendRef(overrides=_metrics_wiring(config)),
-            dataset=config.dataset,
-            training=training,
-            pipeline=pipeline,
-            outputs=OutputsSpec(log_path=config.log_path),
+        return self.experiment(
+            pipeline, backend=BackendRef(overrides=_metrics_wiring(config)), dataset=config.dataset,
+            training=training, log_path=config.log_path,
         )
 
 
