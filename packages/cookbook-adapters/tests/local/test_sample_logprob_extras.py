@@ -97,7 +97,7 @@ async def test_topk_sample_logprobs_are_sorted_and_match_the_sampled_tokens(
             assert lps == sorted(lps, reverse=True), f"{where}: {lps} not sorted"
             top = torch.topk(hand[len(ids) - 1 + i], k)
             assert [t for t, _ in row] == top.indices.tolist(), where
-            assert all(math.isclose(a, b, abs_tol=1e-4) for a, b in zip(lps, top.values.tolist())), where
+            assert all(math.isclose(a, b, abs_tol=1e-4) for a, b in zip(lps, top.values.tolist(), strict=True)), where
             # with every token listed, the sampled one is there at its reported logprob
             assert wide.topk_logprobs is not None
             listed = dict(wide.topk_logprobs[i] or [])
