@@ -199,3 +199,12 @@ async def test_bad_target_ids_are_refused(
     target = TensorData((fill,) * (shape[0] * shape[1]), "int64", shape)
     with pytest.raises(ConfigError, match=message):
         await sampler.sample(ModelInput.from_ints(ids), 1, SamplingParams(max_tokens=1), target_prompt_logprobs=target)
+
+
+async def test_too_many_alternative_draws_are_refused(sampler: LocalSamplingClient) -> None:
+    from cookbook_adapters.local._sampling import MAX_PROMPT_CELLS
+
+    with pytest.raises(ConfigError, match="lower k"):
+        await sampler.sample(
+            ModelInput.from_ints(_ids(sampler)), 1, SamplingParams(max_tokens=1), prompt_alt_tokens_k=MAX_PROMPT_CELLS
+        )

@@ -8,8 +8,8 @@ of requested target ids, and alternative tokens drawn at every position.
 
 Every logprob is the model's own (temperature 1, before top-k/top-p), the scale
 sampled tokens' logprobs are reported on; alternatives are drawn at the request's
-temperature (greedy at 0) from a generator of their own, so asking for them never
-changes what the request samples.
+temperature (greedy at 0; its top-k and top-p do not apply, as in Tinker) from a
+generator of their own, so asking for them never changes what the request samples.
 """
 
 from __future__ import annotations

@@ -29,7 +29,10 @@ from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParam
 from cookbook_adapters.local._generate import GenerationLimits, SampleRequest, generate_batch
 from cookbook_adapters.local._worker import Worker
 
-__all__ = ["LocalSamplingClient", "snapshot_model"]
+__all__ = ["MAX_PROMPT_CELLS", "LocalSamplingClient", "snapshot_model"]
+
+MAX_PROMPT_CELLS = 1 << 24
+"""The most target ids, or alternative draws, one request may ask for over its prompt."""
 
 
 def snapshot_model(model: torch.nn.Module) -> torch.nn.Module:
@@ -110,6 +113,12 @@ class LocalSamplingClient:
                 raise ConfigError(f"{name} is {value}; use 0 (off) or k > 0")
         if target_prompt_logprobs is not None:
             self._check_targets(target_prompt_logprobs, len(ids))
+        cells = (len(ids) - 1) * prompt_alt_tokens_k
+        if cells > MAX_PROMPT_CELLS:
+            raise ConfigError(
+                f"prompt_alt_tokens_k={prompt_alt_tokens_k} over {len(ids) - 1} prompt positions is "
+                f"{cells} draws, over the {MAX_PROMPT_CELLS} one request may ask for; lower k"
+            )
         request = SampleRequest(
             ids,
             num_samples,
@@ -132,6 +141,11 @@ class LocalSamplingClient:
     def _check_targets(self, targets: TensorData, prompt_length: int) -> None:
         """Refuse a target-id tensor that is not int64 `[len(prompt) - 1, K]` ids in the vocabulary."""
         want = f"[{prompt_length - 1}, K]"
+        if len(targets.data) > MAX_PROMPT_CELLS:
+            raise ConfigError(
+                f"target_prompt_logprobs has {len(targets.data)} cells, over the {MAX_PROMPT_CELLS} "
+                "one request may ask for; send fewer ids per position"
+            )
         if targets.dtype != "int64" or len(targets.shape) != 2 or targets.shape[0] != prompt_length - 1:
             raise ConfigError(
                 f"target_prompt_logprobs is {targets.dtype} of shape {list(targets.shape)}; "
