@@ -10,6 +10,7 @@ from cookbook_runtime.train.types import (
     ForwardBackwardOutput,
     ImageChunk,
     ModelInput,
+    PromptAltTokens,
     SampledSequence,
     SampleResult,
     TensorData,
@@ -111,19 +112,38 @@ def test_forward_backward_output_is_what_the_sdk_decodes(out: ForwardBackwardOut
 
 @st.composite
 def samples(draw: st.DrawFn) -> SampleResult:
+    top_row = st.lists(st.tuples(tokens, st.floats(-50.0, 0.0, width=32)), min_size=2, max_size=2)
     seqs = []
     for _ in range(draw(st.integers(1, 3))):
         # The SDK reads empty logprob bytes as "no logprobs", so samples have >= 1 token.
         toks = draw(st.lists(tokens, min_size=1, max_size=6))
         lps = draw(st.one_of(st.none(), st.lists(f32, min_size=len(toks), max_size=len(toks))))
-        seqs.append(SampledSequence(toks, lps, draw(st.sampled_from(["length", "stop"]))))
+        seq_top = draw(st.one_of(st.none(), st.lists(top_row, min_size=len(toks), max_size=len(toks))))
+        seqs.append(SampledSequence(toks, lps, draw(st.sampled_from(["length", "stop"])), seq_top))
     prompt = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), f32), min_size=1, max_size=6)))
     k = draw(st.integers(1, 4))
     # Real logprobs, never the SDK's empty-cell sentinel (-99999).
     lp = st.floats(-50.0, 0.0, width=32)
     row = st.lists(st.tuples(tokens, lp), min_size=k, max_size=k)
     topk = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), row), min_size=1, max_size=6)))
-    return SampleResult(seqs, prompt, topk)
+    shape = (draw(st.integers(1, 4)), draw(st.integers(1, 3)))
+    size = shape[0] * shape[1]
+    target = draw(st.one_of(st.none(), st.lists(f32, min_size=size, max_size=size)))
+    alt = draw(
+        st.one_of(
+            st.none(),
+            st.tuples(st.lists(tokens, min_size=size, max_size=size), st.lists(f32, min_size=size, max_size=size)),
+        )
+    )
+    return SampleResult(
+        seqs,
+        prompt,
+        topk,
+        None if target is None else TensorData(tuple(target), "float32", shape),
+        None
+        if alt is None
+        else PromptAltTokens(TensorData(tuple(alt[0]), "int64", shape), TensorData(tuple(alt[1]), "float32", shape)),
+    )
 
 
 @settings(max_examples=50, deadline=None)

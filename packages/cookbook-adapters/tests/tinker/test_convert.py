@@ -10,6 +10,7 @@ from cookbook_runtime.train.types import (
     ForwardBackwardOutput,
     ImageChunk,
     ModelInput,
+    PromptAltTokens,
     SampledSequence,
     SampleResult,
     SamplingParams,
@@ -126,6 +127,7 @@ sequences = st.builds(
 
 @st.composite
 def sample_results(draw: st.DrawFn) -> SampleResult:
+    top_row = st.lists(st.tuples(tokens, st.floats(-50.0, 0.0, width=32)), min_size=2, max_size=2)
     seqs = []
     for seq in draw(st.lists(sequences, max_size=4)):
         with_lps = draw(st.booleans())
@@ -134,13 +136,32 @@ def sample_results(draw: st.DrawFn) -> SampleResult:
                 f32.filter(lambda v: v <= 0), min_size=len(seq.tokens), max_size=len(seq.tokens)
             )
         )
-        seqs.append(SampledSequence(seq.tokens, lps if with_lps else None, seq.stop_reason))
+        n = len(seq.tokens)
+        seq_top = draw(st.one_of(st.none(), st.lists(top_row, min_size=n, max_size=n)))
+        seqs.append(SampledSequence(seq.tokens, lps if with_lps else None, seq.stop_reason, seq_top))
     prompt = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), f32), max_size=6)))
     k = draw(st.integers(1, 4))
     # Real logprobs, never the SDK's empty-cell sentinel (-99999).
     row = st.lists(st.tuples(tokens, st.floats(-50.0, 0.0, width=32)), min_size=k, max_size=k)
     topk = draw(st.one_of(st.none(), st.lists(st.one_of(st.none(), row), max_size=6)))
-    return SampleResult(seqs, prompt, topk)
+    shape = (draw(st.integers(1, 4)), draw(st.integers(1, 3)))
+    size = shape[0] * shape[1]
+    target = draw(st.one_of(st.none(), st.lists(f32, min_size=size, max_size=size)))
+    alt = draw(
+        st.one_of(
+            st.none(),
+            st.tuples(st.lists(tokens, min_size=size, max_size=size), st.lists(f32, min_size=size, max_size=size)),
+        )
+    )
+    return SampleResult(
+        seqs,
+        prompt,
+        topk,
+        None if target is None else TensorData(tuple(target), "float32", shape),
+        None
+        if alt is None
+        else PromptAltTokens(TensorData(tuple(alt[0]), "int64", shape), TensorData(tuple(alt[1]), "float32", shape)),
+    )
 
 
 @settings(max_examples=60, deadline=None)

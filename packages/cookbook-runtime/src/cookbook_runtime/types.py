@@ -32,6 +32,7 @@ __all__ = [
     "ModelInput",
     "ModelInputChunk",
     "OptimStepOutput",
+    "PromptAltTokens",
     "SampleResult",
     "SampledSequence",
     "SamplingParams",
@@ -174,11 +175,31 @@ class SamplingParams(Spec):
 
 @dataclass(frozen=True, slots=True)
 class SampledSequence:
-    """One sampled completion with the logprob of each generated token."""
+    """One sampled completion with the logprob of each generated token.
+
+    `topk_logprobs[i]`, when asked for (`topk_sample_logprobs`), lists the `k` most
+    likely `(token, logprob)` pairs at generated position `i`, most likely first,
+    on the same scale as `logprobs` (so the sampled token's entry, when it is in
+    the top k, equals `logprobs[i]`).
+    """
 
     tokens: list[int]
     logprobs: list[float] | None
     stop_reason: StopReason
+    topk_logprobs: list[list[tuple[int, float]] | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PromptAltTokens:
+    """`k` independent draws from the next-token distribution at each prompt position after the first.
+
+    Both tensors are `[len(prompt) - 1, k]`: row `i` holds alternatives to prompt
+    token `i + 1` (int64 `tokens`) and the model's logprob of each (float32
+    `logprobs`, on the same scale as the sampled tokens' logprobs).
+    """
+
+    tokens: TensorData
+    logprobs: TensorData
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +210,17 @@ class SampleResult:
     `topk_prompt_logprobs[i]` lists the `k` most likely `(token, logprob)` pairs at
     that position, most likely first. Both are None at position 0 (no context), and
     None as a whole when not requested (the Tinker SDK's `SampleResponse` fields).
+    `target_prompt_logprobs` (float32, the request's `[len(prompt) - 1, K]` shape)
+    holds the logprob of each requested id, cell `[i, j]` at prompt position `i + 1`,
+    0.0 where the request had -1; `prompt_alt_tokens` holds the draws asked for by
+    `prompt_alt_tokens_k`.
     """
 
     sequences: list[SampledSequence]
     prompt_logprobs: list[float | None] | None = None
     topk_prompt_logprobs: list[list[tuple[int, float]] | None] | None = None
+    target_prompt_logprobs: TensorData | None = None
+    prompt_alt_tokens: PromptAltTokens | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ row and step, turned into a token by the inverse CDF) over all of its rows every
 step, exactly as it would alone, so batching never changes what a
 seeded request samples; a request leaves the batch only when all its rows are done.
 Logprobs reported are the model's own (temperature 1, before top-k/top-p), which
-is what RL losses compare training logprobs against.
+is what RL losses compare training logprobs against; so are a step's top-k rows
+(`topk_sample_logprobs`), taken from the same log-softmax as the sampled token's.
 """
 
 from __future__ import annotations
@@ -22,9 +23,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from cookbook_runtime.train.types import SampledSequence, SampleResult, SamplingParams
+from cookbook_runtime.train.types import SampledSequence, SampleResult, SamplingParams, TensorData
 
-from cookbook_adapters.local._prompt_scores import TopkRows, prompt_scores
+from cookbook_adapters.local._prompt_scores import (
+    PromptAsk,
+    PromptScores,
+    TopkRows,
+    inverse_cdf,
+    prompt_scores,
+    topk_rows,
+)
 
 __all__ = ["GenerationLimits", "SampleRequest", "generate", "generate_batch"]
 
@@ -46,6 +54,21 @@ class SampleRequest:
     params: SamplingParams
     prompt_logprobs: bool = False
     topk_prompt_logprobs: int = 0
+    topk_sample_logprobs: int = 0
+    target_prompt_logprobs: TensorData | None = None
+    prompt_alt_tokens_k: int = 0
+
+    @property
+    def ask(self) -> PromptAsk:
+        """What this request wants computed from its prompt's prefill."""
+        return PromptAsk(
+            self.prompt_logprobs,
+            self.topk_prompt_logprobs,
+            self.target_prompt_logprobs,
+            self.prompt_alt_tokens_k,
+            self.params.temperature,
+            self.params.seed,
+        )
 
 
 @dataclass
@@ -62,6 +85,7 @@ class _Active:
     offset: int = 0
     tokens: list[list[int]] = field(default_factory=list)
     logprobs: list[list[float]] = field(default_factory=list)
+    topk: list[TopkRows] = field(default_factory=list)
     stopped: list[bool] = field(default_factory=list)
 
     @property
@@ -113,6 +137,7 @@ def _activate(
         params.seed is not None,
         tokens=[[] for _ in range(n)],
         logprobs=[[] for _ in range(n)],
+        topk=[[] for _ in range(n)],
         stopped=[False] * n,
     )
 
@@ -144,33 +169,27 @@ def _draw(logits: torch.Tensor, active: list[_Active]) -> torch.Tensor:
                     for a in group
                 ]
             )
-            nxt[lo:hi] = _inverse_cdf(probs, uniforms)
+            nxt[lo:hi] = inverse_cdf(probs, uniforms).squeeze(-1)
         start = end
     return nxt
 
 
-def _inverse_cdf(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
-    """One draw per row from `probs` (`[rows, vocab]`) given one uniform in [0, 1) per row.
-
-    The first token whose cumulative mass exceeds `u * total`: a token of zero
-    probability never is. One uniform per row, where `torch.multinomial` spends a
-    random number per vocabulary entry (most of a decode step on a small model).
-    """
-    cdf = probs.double().cumsum(dim=-1)
-    target = uniforms.double() * cdf[:, -1:]
-    picked = torch.searchsorted(cdf, target, right=True).squeeze(-1)
-    return picked.clamp_(max=probs.shape[-1] - 1)
-
-
 def _record(
-    a: _Active, toks: list[int], lps: list[float], decode: Callable[[list[int]], str]
+    a: _Active,
+    toks: list[int],
+    lps: list[float],
+    top: list[list[tuple[int, float]]] | None,
+    decode: Callable[[list[int]], str],
 ) -> None:
+    k = a.request.topk_sample_logprobs
     for j in range(a.request.num_samples):
         if a.stopped[j] or len(a.tokens[j]) >= a.budget:
             continue
         tok = toks[a.offset + j]
         a.tokens[j].append(tok)
         a.logprobs[j].append(lps[a.offset + j])
+        if k > 0 and top is not None:
+            a.topk[j].append(top[a.offset + j][:k])
         if tok in a.stop_ids or (
             a.stop_strings and _ends_with_stop(decode(a.tokens[j]), a.stop_strings)
         ):
@@ -220,7 +239,7 @@ def generate_batch(
     width = ids.shape[1]
     padded = bool((mask == 0).any())
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    scored = [a for a in everyone if a.request.prompt_logprobs or a.request.topk_prompt_logprobs]
+    scored = [a for a in everyone if a.request.ask.any]
     extra = (
         {}
         if not _takes_logits_to_keep(type(model).forward)
@@ -233,13 +252,11 @@ def generate_batch(
         use_cache=True,
         **extra,
     )
-    scores: dict[int, tuple[list[float | None] | None, TopkRows | None]] = {}
+    scores: dict[int, PromptScores] = {}
     for row, a in enumerate(everyone):
         if a in scored:
             real = out.logits[row, width - len(a.request.prompt) :]
-            scores[a.index] = prompt_scores(
-                real, a.request.prompt, a.request.prompt_logprobs, a.request.topk_prompt_logprobs
-            )
+            scores[a.index] = prompt_scores(real, a.request.prompt, a.request.ask)
     # One row per prompt so far; repeat each prompt's row (and its cache) per sample.
     repeat = torch.tensor(
         [row for row, a in enumerate(everyone) for _ in range(a.request.num_samples)]
@@ -259,8 +276,10 @@ def generate_batch(
         nxt = _draw(logits, active)
         chosen = logp.gather(-1, nxt.unsqueeze(-1)).squeeze(-1)
         toks, lps = nxt.tolist(), chosen.tolist()
+        k = max(a.request.topk_sample_logprobs for a in active)
+        top = topk_rows(logp, k) if k > 0 else None
         for a in active:
-            _record(a, toks, lps, decode)
+            _record(a, toks, lps, top, decode)
         if all(a.done for a in active):
             break
         done_rows = sum(a.request.num_samples for a in active if a.done)
@@ -283,12 +302,13 @@ def generate_batch(
 
     results: list[SampleResult | None] = [None] * len(requests)
     for a in everyone:
+        wants_topk = a.request.topk_sample_logprobs > 0
         seqs = [
-            SampledSequence(t, lp, "stop" if s else "length")
-            for t, lp, s in zip(a.tokens, a.logprobs, a.stopped, strict=True)
+            SampledSequence(t, lp, "stop" if s else "length", list(top) if wants_topk else None)
+            for t, lp, s, top in zip(a.tokens, a.logprobs, a.stopped, a.topk, strict=True)
         ]
-        prompt_lps, topk = scores.get(a.index, (None, None))
-        results[a.index] = SampleResult(seqs, prompt_lps, topk)
+        got = scores.get(a.index, PromptScores())
+        results[a.index] = SampleResult(seqs, got.logprobs, got.topk, got.targets, got.alternatives)
     return [r for r in results if r is not None]
 
 

@@ -24,12 +24,15 @@ from typing import Any
 import torch
 from cookbook_runtime.errors import BackendError, ConfigError, DataError
 from cookbook_runtime.train.tokenizer import Tokenizer
-from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParams
+from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParams, TensorData
 
 from cookbook_adapters.local._generate import GenerationLimits, SampleRequest, generate_batch
 from cookbook_adapters.local._worker import Worker
 
-__all__ = ["LocalSamplingClient", "snapshot_model"]
+__all__ = ["MAX_PROMPT_CELLS", "LocalSamplingClient", "snapshot_model"]
+
+MAX_PROMPT_CELLS = 1 << 24
+"""The most target ids, or alternative draws, one request may ask for over its prompt."""
 
 
 def snapshot_model(model: torch.nn.Module) -> torch.nn.Module:
@@ -74,6 +77,7 @@ class LocalSamplingClient:
         eos = tokenizer.eos_token_id
         config = getattr(model, "config", None)
         max_context = int(getattr(config, "max_position_embeddings", 2048) or 2048)
+        self._vocab_size = int(getattr(config, "vocab_size", 0) or 0)
         self._limits = GenerationLimits(frozenset({eos} if eos is not None else ()), max_context)
         self._lock = threading.Lock()
         self._pending: list[tuple[SampleRequest, Future[SampleResult]]] = []
@@ -89,6 +93,9 @@ class LocalSamplingClient:
         *,
         include_prompt_logprobs: bool = False,
         topk_prompt_logprobs: int = 0,
+        topk_sample_logprobs: int = 0,
+        target_prompt_logprobs: TensorData | None = None,
+        prompt_alt_tokens_k: int = 0,
     ) -> SampleResult:
         if self.closed:
             raise BackendError("this local client is closed; create a new one")
@@ -97,10 +104,30 @@ class LocalSamplingClient:
             raise DataError("sample got an empty prompt; pass at least one token")
         if num_samples < 1:
             raise ConfigError(f"num_samples is {num_samples}; ask for at least 1")
-        if topk_prompt_logprobs < 0:
-            raise ConfigError(f"topk_prompt_logprobs is {topk_prompt_logprobs}; use 0 (off) or k > 0")
+        for name, value in (
+            ("topk_prompt_logprobs", topk_prompt_logprobs),
+            ("topk_sample_logprobs", topk_sample_logprobs),
+            ("prompt_alt_tokens_k", prompt_alt_tokens_k),
+        ):
+            if value < 0:
+                raise ConfigError(f"{name} is {value}; use 0 (off) or k > 0")
+        if target_prompt_logprobs is not None:
+            self._check_targets(target_prompt_logprobs, len(ids))
+        cells = (len(ids) - 1) * prompt_alt_tokens_k
+        if cells > MAX_PROMPT_CELLS:
+            raise ConfigError(
+                f"prompt_alt_tokens_k={prompt_alt_tokens_k} over {len(ids) - 1} prompt positions is "
+                f"{cells} draws, over the {MAX_PROMPT_CELLS} one request may ask for; lower k"
+            )
         request = SampleRequest(
-            ids, num_samples, params, include_prompt_logprobs, topk_prompt_logprobs
+            ids,
+            num_samples,
+            params,
+            include_prompt_logprobs,
+            topk_prompt_logprobs,
+            topk_sample_logprobs,
+            target_prompt_logprobs,
+            prompt_alt_tokens_k,
         )
         future: Future[SampleResult] = Future()
         with self._lock:
@@ -110,6 +137,26 @@ class LocalSamplingClient:
         if schedule:  # after the other callers of this loop turn have queued theirs
             asyncio.get_running_loop().call_soon(self._flush)
         return await asyncio.shield(asyncio.wrap_future(future))
+
+    def _check_targets(self, targets: TensorData, prompt_length: int) -> None:
+        """Refuse a target-id tensor that is not int64 `[len(prompt) - 1, K]` ids in the vocabulary."""
+        want = f"[{prompt_length - 1}, K]"
+        if len(targets.data) > MAX_PROMPT_CELLS:
+            raise ConfigError(
+                f"target_prompt_logprobs has {len(targets.data)} cells, over the {MAX_PROMPT_CELLS} "
+                "one request may ask for; send fewer ids per position"
+            )
+        if targets.dtype != "int64" or len(targets.shape) != 2 or targets.shape[0] != prompt_length - 1:
+            raise ConfigError(
+                f"target_prompt_logprobs is {targets.dtype} of shape {list(targets.shape)}; "
+                f"send int64 token ids of shape {want} (row i scores prompt position i + 1)"
+            )
+        bad = [int(t) for t in targets.data if t < -1 or (self._vocab_size and t >= self._vocab_size)]
+        if bad:
+            raise ConfigError(
+                f"target_prompt_logprobs holds id {bad[0]}, outside the vocabulary "
+                f"(0..{self._vocab_size - 1}); use -1 for a cell that asks for nothing"
+            )
 
     def _flush(self) -> None:
         with self._lock:

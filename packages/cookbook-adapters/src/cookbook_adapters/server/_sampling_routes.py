@@ -67,14 +67,25 @@ def sampling_router(state: ServerState) -> APIRouter:
         params = wire.sampling_params_from_wire(body.sampling_params)
         want_prompt_logprobs = bool(body.prompt_logprobs)
         topk = int(body.topk_prompt_logprobs or 0)
-        if body.topk_sample_logprobs or body.prompt_alt_tokens_k:
+        topk_sample = int(body.topk_sample_logprobs or 0)
+        alt_k = int(body.prompt_alt_tokens_k or 0)
+        for name, value in (
+            ("topk_prompt_logprobs", topk),
+            ("topk_sample_logprobs", topk_sample),
+            ("prompt_alt_tokens_k", alt_k),
+        ):
+            if value < 0:
+                raise ConfigError(f"{name} is {value}; use 0 (off) or k > 0")
+        targets, layout = (
+            (None, None)
+            if body.target_prompt_logprobs is None
+            else wire.target_ids_from_wire(body.target_prompt_logprobs)
+        )
+        if targets is not None and targets.shape[0] != prompt.length - 1:
             raise ConfigError(
-                "top-k sample logprobs and prompt_alt_tokens are not supported by this server"
+                f"target_prompt_logprobs has {targets.shape[0]} rows for a prompt of "
+                f"{prompt.length} tokens; send len(prompt) - 1 = {prompt.length - 1} rows"
             )
-        if body.target_prompt_logprobs is not None:
-            raise ConfigError("target_prompt_logprobs is not supported by this server")
-        if topk < 0:
-            raise ConfigError(f"topk_prompt_logprobs is {topk}; use 0 (off) or k > 0")
 
         async def work() -> FutureResult:
             result = await record.client.sample(
@@ -83,10 +94,13 @@ def sampling_router(state: ServerState) -> APIRouter:
                 params,
                 include_prompt_logprobs=want_prompt_logprobs,
                 topk_prompt_logprobs=topk,
+                topk_sample_logprobs=topk_sample,
+                target_prompt_logprobs=targets,
+                prompt_alt_tokens_k=alt_k,
             )
             if body.prompt_logprobs_last_n is not None:
                 result = wire.keep_last_prompt_positions(result, body.prompt_logprobs_last_n)
-            return FutureResult(proto=wire.sample_response_to_proto(result))
+            return FutureResult(proto=wire.sample_response_to_proto(result, layout))
 
         request_id = state.submit(work)
         ids = [f"{request_id}:{i}" for i in range(body.num_samples)]

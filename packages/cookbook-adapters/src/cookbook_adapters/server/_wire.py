@@ -7,8 +7,11 @@ JSON. Only this module knows the byte layouts, so the routes stay about behaviou
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -30,6 +33,7 @@ from tinker import types as tt
 from tinker.proto import tinker_public_pb2 as pb
 
 __all__ = [
+    "CsrLayout",
     "adam_params_from_wire",
     "fwdbwd_output_to_proto",
     "fwdbwd_request_from_proto",
@@ -37,6 +41,7 @@ __all__ = [
     "model_input_from_wire",
     "sample_response_to_proto",
     "sampling_params_from_wire",
+    "target_ids_from_wire",
 ]
 
 _NUMPY_BY_PROTO: dict[int, Any] = {
@@ -152,8 +157,83 @@ def fwdbwd_output_to_proto(out: ForwardBackwardOutput) -> bytes:
     return encoded
 
 
-def sample_response_to_proto(result: SampleResult) -> bytes:
-    """Encode sampled sequences, prompt logprobs (NaN where absent) and top-k rows as a `SampleResponse`."""
+@dataclass(frozen=True)
+class CsrLayout:
+    """Where a sparse CSR request tensor's listed cells are; the response is laid out the same way."""
+
+    crow_indices: tuple[int, ...]
+    col_indices: tuple[int, ...]
+
+    def cells(self) -> list[tuple[int, int]]:
+        """`(row, col)` of each listed value, in storage order."""
+        return [
+            (row, self.col_indices[n])
+            for row in range(len(self.crow_indices) - 1)
+            for n in range(self.crow_indices[row], self.crow_indices[row + 1])
+        ]
+
+
+def target_ids_from_wire(tensor: tt.TensorData) -> tuple[TensorData, CsrLayout | None]:
+    """`target_prompt_logprobs` as dense int64 ids (-1 in unlisted sparse cells) and its CSR layout."""
+    shape = list(tensor.shape or [])
+    if tensor.dtype != "int64" or len(shape) != 2:
+        raise WireError(
+            f"target_prompt_logprobs is {tensor.dtype} of shape {shape}; "
+            "send an int64 tensor of token ids, [len(prompt) - 1, K]"
+        )
+    rows, width = int(shape[0]), int(shape[1])
+    values = [int(v) for v in tensor.data]
+    if tensor.sparse_crow_indices is None:
+        if len(values) != rows * width:
+            raise WireError(f"target_prompt_logprobs has {len(values)} values for shape {shape}")
+        return TensorData(tuple(values), "int64", (rows, width)), None
+    crow = [int(v) for v in tensor.sparse_crow_indices]
+    cols = [int(v) for v in tensor.sparse_col_indices or []]
+    if (
+        len(crow) != rows + 1
+        or crow[0] != 0
+        or crow[-1] != len(values)
+        or len(cols) != len(values)
+        or any(b < a for a, b in itertools.pairwise(crow))
+        or any(not 0 <= c < width for c in cols)
+    ):
+        raise WireError(
+            f"target_prompt_logprobs is not a valid CSR tensor of shape {shape} "
+            f"({len(crow)} row pointers, {len(cols)} columns, {len(values)} values)"
+        )
+    layout = CsrLayout(tuple(crow), tuple(cols))
+    dense = np.full((rows, width), -1, dtype=np.int64)
+    for (row, col), value in zip(layout.cells(), values, strict=True):
+        dense[row, col] = value
+    return TensorData(tuple(int(v) for v in dense.reshape(-1)), "int64", (rows, width)), layout
+
+
+def _float_tensor_to_proto(tensor: TensorData, layout: CsrLayout | None = None) -> pb.Tensor:
+    """Dense float32 bytes, or (given a request's layout) the same CSR cells of it."""
+    array = np.asarray(tensor.data, dtype=np.float32).reshape(tensor.shape)
+    msg = pb.Tensor(dtype=pb.DTYPE_FLOAT32, shape=list(tensor.shape))
+    if layout is None:
+        msg.dense = array.tobytes()
+        return msg
+    listed = np.asarray([array[r, c] for r, c in layout.cells()], dtype=np.float32)
+    msg.sparse_csr.values = listed.tobytes()
+    msg.sparse_csr.crow_indices = np.asarray(layout.crow_indices, dtype=np.int64).tobytes()
+    msg.sparse_csr.col_indices = np.asarray(layout.col_indices, dtype=np.int64).tobytes()
+    return msg
+
+
+def _int_tensor_to_proto(tensor: TensorData) -> pb.Tensor:
+    return pb.Tensor(
+        dtype=pb.DTYPE_INT64,
+        shape=list(tensor.shape),
+        dense=np.asarray(tensor.data, dtype=np.int64).tobytes(),
+    )
+
+
+def sample_response_to_proto(result: SampleResult, target_layout: CsrLayout | None = None) -> bytes:
+    """Encode a `SampleResult` as a `SampleResponse`: sequences (with their top-k rows), prompt
+    logprobs (NaN where absent), top-k prompt rows, target logprobs (laid out as the request's
+    target ids were) and prompt alternatives."""
     msg = pb.SampleResponse()
     for seq in result.sequences:
         out = msg.sequences.add()
@@ -163,11 +243,22 @@ def sample_response_to_proto(result: SampleResult) -> bytes:
         out.tokens = np.asarray(seq.tokens, dtype=np.int32).tobytes()
         if seq.logprobs is not None:
             out.logprobs = np.asarray(seq.logprobs, dtype=np.float32).tobytes()
+        if seq.topk_logprobs is not None:
+            out.topk_sampled_logprobs.CopyFrom(_topk_to_proto(seq.topk_logprobs))
     if result.prompt_logprobs is not None:
         values = [math.nan if v is None else float(v) for v in result.prompt_logprobs]
         msg.prompt_logprobs = np.asarray(values, dtype=np.float32).tobytes()
     if result.topk_prompt_logprobs is not None:
         msg.topk_prompt_logprobs.CopyFrom(_topk_to_proto(result.topk_prompt_logprobs))
+    if result.target_prompt_logprobs is not None:
+        msg.target_prompt_logprobs.CopyFrom(
+            _float_tensor_to_proto(result.target_prompt_logprobs, target_layout)
+        )
+    if result.prompt_alt_tokens is not None:
+        msg.prompt_alt_tokens.tokens.CopyFrom(_int_tensor_to_proto(result.prompt_alt_tokens.tokens))
+        msg.prompt_alt_tokens.logprobs.CopyFrom(
+            _float_tensor_to_proto(result.prompt_alt_tokens.logprobs)
+        )
     encoded: bytes = msg.SerializeToString()
     return encoded
 
@@ -185,7 +276,8 @@ def _topk_to_proto(rows: Sequence[Sequence[tuple[int, float]] | None]) -> pb.Top
 
 
 def keep_last_prompt_positions(result: SampleResult, last_n: int) -> SampleResult:
-    """`prompt_logprobs_last_n`: None at every prompt position but the last `last_n`."""
+    """`prompt_logprobs_last_n`: None at every prompt position but the last `last_n`
+    (of the prompt logprobs and top-k rows; target logprobs and alternatives are kept whole)."""
 
     def cut(values: list[Any] | None) -> list[Any] | None:
         if values is None:
@@ -193,8 +285,10 @@ def keep_last_prompt_positions(result: SampleResult, last_n: int) -> SampleResul
         keep = len(values) - last_n
         return [None if i < keep else v for i, v in enumerate(values)]
 
-    return SampleResult(
-        result.sequences, cut(result.prompt_logprobs), cut(result.topk_prompt_logprobs)
+    return dataclasses.replace(
+        result,
+        prompt_logprobs=cut(result.prompt_logprobs),
+        topk_prompt_logprobs=cut(result.topk_prompt_logprobs),
     )
 
 

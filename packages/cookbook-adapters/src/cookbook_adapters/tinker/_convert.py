@@ -20,6 +20,7 @@ from cookbook_runtime.train.types import (
     ModelInput,
     ModelInputChunk,
     OptimStepOutput,
+    PromptAltTokens,
     SampledSequence,
     SampleResult,
     SamplingParams,
@@ -160,23 +161,35 @@ def optim_output_from_tinker(out: tt.OptimStepResponse) -> OptimStepOutput:
     return OptimStepOutput({name: float(v) for name, v in (out.metrics or {}).items()})
 
 
+def _topk_from_tinker(
+    rows: Sequence[Sequence[tuple[int, float]] | None] | None,
+) -> list[list[tuple[int, float]] | None] | None:
+    if rows is None:
+        return None
+    return [None if row is None else [(int(t), float(lp)) for t, lp in row] for row in rows]
+
+
 def sample_result_from_tinker(response: tt.SampleResponse) -> SampleResult:
     sequences = [
         SampledSequence(
             [int(t) for t in seq.tokens],
             None if seq.logprobs is None else [float(v) for v in seq.logprobs],
             seq.stop_reason,
+            _topk_from_tinker(seq.topk_logprobs),
         )
         for seq in response.sequences
     ]
     prompt = response.prompt_logprobs
-    topk = response.topk_prompt_logprobs
+    target = response.target_prompt_logprobs
+    alt = response.prompt_alt_tokens
     return SampleResult(
         sequences,
         None if prompt is None else [None if v is None else float(v) for v in prompt],
+        _topk_from_tinker(response.topk_prompt_logprobs),
+        None if target is None else tensor_from_tinker(target),
         None
-        if topk is None
-        else [None if row is None else [(int(t), float(lp)) for t, lp in row] for row in topk],
+        if alt is None
+        else PromptAltTokens(tensor_from_tinker(alt.tokens), tensor_from_tinker(alt.logprobs)),
     )
 
 
@@ -208,6 +221,7 @@ def sample_result_to_tinker(
             logprobs_np=None
             if seq.logprobs is None
             else np.asarray(seq.logprobs, dtype=np.float32),
+            topk_logprobs_np=None if seq.topk_logprobs is None else _topk_to_tinker(seq.topk_logprobs),
         )
         for seq, seq_id in zip(result.sequences, ids, strict=True)
     ]
@@ -217,10 +231,18 @@ def sample_result_to_tinker(
             [np.nan if v is None else v for v in result.prompt_logprobs], dtype=np.float32
         )
     topk = result.topk_prompt_logprobs
+    target = result.target_prompt_logprobs
+    alt = result.prompt_alt_tokens
     return tt.SampleResponse(
         sequences=sequences,
         prompt_logprobs_np=prompt_np,
         topk_prompt_logprobs_np=None if topk is None else _topk_to_tinker(topk),
+        target_prompt_logprobs=None if target is None else tensor_to_tinker(target),
+        prompt_alt_tokens=None
+        if alt is None
+        else tt.PromptAltTokens(
+            tokens=tensor_to_tinker(alt.tokens), logprobs=tensor_to_tinker(alt.logprobs)
+        ),
     )
 
 

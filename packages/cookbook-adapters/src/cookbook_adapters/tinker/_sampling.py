@@ -7,7 +7,7 @@ from collections.abc import Callable
 import tinker
 from cookbook_runtime.errors import BackendError
 from cookbook_runtime.train.tokenizer import Tokenizer
-from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParams
+from cookbook_runtime.train.types import ModelInput, SampleResult, SamplingParams, TensorData
 
 from cookbook_adapters.tinker import _convert as cv
 from cookbook_adapters.tinker._errors import to_backend_error
@@ -37,6 +37,9 @@ class TinkerSamplingClient:
         *,
         include_prompt_logprobs: bool = False,
         topk_prompt_logprobs: int = 0,
+        topk_sample_logprobs: int = 0,
+        target_prompt_logprobs: TensorData | None = None,
+        prompt_alt_tokens_k: int = 0,
     ) -> SampleResult:
         sdk = self.sdk
         try:
@@ -46,6 +49,11 @@ class TinkerSamplingClient:
                 cv.sampling_params_to_tinker(params),
                 include_prompt_logprobs=include_prompt_logprobs,
                 topk_prompt_logprobs=topk_prompt_logprobs,
+                topk_sample_logprobs=topk_sample_logprobs,
+                target_prompt_logprobs=None
+                if target_prompt_logprobs is None
+                else cv.tensor_to_tinker(target_prompt_logprobs),
+                prompt_alt_tokens_k=prompt_alt_tokens_k,
             )
         except Exception as exc:
             raise to_backend_error(exc, "sample") from exc

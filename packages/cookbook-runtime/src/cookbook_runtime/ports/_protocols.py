@@ -45,6 +45,7 @@ from cookbook_runtime.types import (
     OptimStepOutput,
     SampleResult,
     SamplingParams,
+    TensorData,
     Tokenizer,
     TrainingInfo,
 )
@@ -92,6 +93,9 @@ class SamplingClient(Protocol):
         *,
         include_prompt_logprobs: bool = False,
         topk_prompt_logprobs: int = 0,
+        topk_sample_logprobs: int = 0,
+        target_prompt_logprobs: TensorData | None = None,
+        prompt_alt_tokens_k: int = 0,
     ) -> SampleResult:
         """Sample `num_samples` completions of `prompt`.
 
@@ -99,6 +103,15 @@ class SamplingClient(Protocol):
         `compute_logprobs` would); `topk_prompt_logprobs=k > 0` fills
         `SampleResult.topk_prompt_logprobs` with the `k` most likely tokens at each
         prompt position (the soft targets of off-policy distillation).
+        `topk_sample_logprobs=k > 0` fills each sequence's `topk_logprobs` with the
+        `k` most likely tokens at every generated position. `target_prompt_logprobs`,
+        an int64 `[len(prompt) - 1, K]` tensor of token ids (-1 for none), fills
+        `SampleResult.target_prompt_logprobs` with the logprob of id `[i, j]` at prompt
+        position `i + 1`. `prompt_alt_tokens_k=k > 0` fills
+        `SampleResult.prompt_alt_tokens` with `k` draws (with replacement, at
+        `params.temperature`, reproducible under `params.seed`) from the next-token
+        distribution at each prompt position after the first. Every logprob is on
+        the scale of the sampled tokens' `logprobs`.
         """
         ...
 

@@ -354,6 +354,63 @@ async def service_prompt_logprobs(subject: ServiceSubject) -> None:
     await client.close()
 
 
+async def service_sample_logprob_extras(subject: ServiceSubject) -> None:
+    """Top-k sample logprobs, target prompt logprobs and prompt alternatives agree with the other logprobs."""
+    service, model = subject
+    client = await service.create_lora_training_client(model, rank=4, seed=0)
+    sampler = await client.sampling_client("contract-logprob-extras")
+    ids = sampler.tokenizer().encode("hello there", add_special_tokens=False)
+    prompt = ModelInput.from_ints(ids)
+    rows = len(ids) - 1
+    params = SamplingParams(max_tokens=4, temperature=0.0, seed=5)
+    plain = await sampler.sample(prompt, 1, params)
+    assert plain.target_prompt_logprobs is None and plain.prompt_alt_tokens is None, "extras came back unasked"
+    assert all(s.topk_logprobs is None for s in plain.sequences), "top-k sample logprobs came back unasked"
+
+    k = 3
+    res = await sampler.sample(prompt, 2, params, topk_sample_logprobs=k)
+    for seq in res.sequences:
+        top = seq.topk_logprobs
+        assert top is not None and len(top) == len(seq.tokens), f"top-k rows {top} for {seq.tokens}"
+        assert seq.logprobs is not None
+        for i, row in enumerate(top):
+            assert row is not None and len(row) == k, f"position {i}: {row} is not {k} entries"
+            lps = [lp for _, lp in row]
+            assert lps == sorted(lps, reverse=True) and len({t for t, _ in row}) == k, f"position {i}: {row}"
+            # greedy: the sampled token is the most likely one, at its reported logprob
+            assert row[0][0] == seq.tokens[i], f"position {i}: greedy token {seq.tokens[i]} vs top {row}"
+            assert abs(row[0][1] - seq.logprobs[i]) < 1e-4, f"position {i}: {row[0]} vs {seq.logprobs[i]}"
+
+    scored = await sampler.compute_logprobs(prompt)
+    cells = [ids[i + 1] if j == 0 else (-1 if i % 2 else ids[0]) for i in range(rows) for j in range(2)]
+    target = TensorData(tuple(cells), "int64", (rows, 2))
+    res = await sampler.sample(prompt, 1, params, target_prompt_logprobs=target)
+    got = res.target_prompt_logprobs
+    assert got is not None and got.dtype == "float32" and got.shape == (rows, 2), f"target logprobs {got}"
+    for i in range(rows):
+        own, other = got.data[2 * i], got.data[2 * i + 1]
+        assert abs(own - (scored[i + 1] or 0.0)) < 1e-4, f"row {i}: {own} vs compute_logprobs {scored[i + 1]}"
+        if i % 2:
+            assert other == 0.0, f"row {i}: a -1 cell came back {other}, not 0.0"
+        else:
+            assert other <= 1e-6, f"row {i}: logprob {other} of token {ids[0]} is positive"
+
+    alt_params = SamplingParams(max_tokens=1, temperature=1.0, seed=17)
+    a = await sampler.sample(prompt, 1, alt_params, prompt_alt_tokens_k=4)
+    b = await sampler.sample(prompt, 1, alt_params, prompt_alt_tokens_k=4)
+    assert a.prompt_alt_tokens is not None and b.prompt_alt_tokens is not None, "no prompt_alt_tokens"
+    alt = a.prompt_alt_tokens
+    assert alt.tokens.shape == (rows, 4) and alt.logprobs.shape == (rows, 4), f"alt shapes {alt}"
+    assert alt.tokens.dtype == "int64" and alt.logprobs.dtype == "float32"
+    assert alt.tokens.data == b.prompt_alt_tokens.tokens.data, "seeded prompt_alt_tokens differ"
+    check = await sampler.sample(prompt, 1, alt_params, target_prompt_logprobs=alt.tokens)
+    assert check.target_prompt_logprobs is not None
+    for cell, (x, y) in enumerate(zip(alt.logprobs.data, check.target_prompt_logprobs.data, strict=True)):
+        assert abs(x - y) < 1e-4, f"cell {cell} (token {alt.tokens.data[cell]}): alt {x} vs target {y}"
+    await sampler.close()
+    await client.close()
+
+
 async def service_tokenizer_round_trip(subject: ServiceSubject) -> None:
     service, model = subject
     tok = service.get_tokenizer(model)
@@ -370,6 +427,7 @@ SERVICE_CHECKS: dict[str, Check] = {
         service_save_and_load_state,
         service_sampling,
         service_prompt_logprobs,
+        service_sample_logprob_extras,
         service_tokenizer_round_trip,
     )
 }

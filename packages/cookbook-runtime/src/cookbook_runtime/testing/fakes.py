@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cookbook_runtime.atomic import atomic_write
-from cookbook_runtime.errors import BackendError, StorageError
+from cookbook_runtime.errors import BackendError, ConfigError, StorageError
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports._protocols import CustomLossFn, Rows
 from cookbook_runtime.storage_keys import validate_key
@@ -35,6 +35,7 @@ from cookbook_runtime.types import (
     LossName,
     ModelInput,
     OptimStepOutput,
+    PromptAltTokens,
     SampledSequence,
     SampleResult,
     SamplingParams,
@@ -299,8 +300,19 @@ class FakeSamplingClient:
         *,
         include_prompt_logprobs: bool = False,
         topk_prompt_logprobs: int = 0,
+        topk_sample_logprobs: int = 0,
+        target_prompt_logprobs: TensorData | None = None,
+        prompt_alt_tokens_k: int = 0,
     ) -> SampleResult:
         self._check_open()
+        length = prompt.length
+        if target_prompt_logprobs is not None:
+            shape = target_prompt_logprobs.shape
+            if target_prompt_logprobs.dtype != "int64" or len(shape) != 2 or shape[0] != length - 1:
+                raise ConfigError(
+                    f"target_prompt_logprobs is {target_prompt_logprobs.dtype} {list(shape)}; "
+                    f"send int64 ids of shape [{length - 1}, K]"
+                )
         seed_material = f"{params.seed}:{prompt.to_ints()}".encode()
         rng = random.Random(int.from_bytes(hashlib.sha256(seed_material).digest()[:8], "big"))
         limit = params.max_tokens or 16
@@ -316,10 +328,38 @@ class FakeSamplingClient:
                 if tok == eos or tok in stop_ids:
                     reason = "stop"
                     break
-            sequences.append(SampledSequence(tokens, [-self.w] * len(tokens), reason))  # type: ignore[arg-type]
+            topk_rows = (
+                [self._sampled_topk(t, topk_sample_logprobs) for t in tokens]
+                if topk_sample_logprobs > 0
+                else None
+            )
+            sequences.append(
+                SampledSequence(tokens, [-self.w] * len(tokens), reason, topk_rows)  # type: ignore[arg-type]
+            )
         prompt_lps = await self.compute_logprobs(prompt) if include_prompt_logprobs else None
-        topk = self._topk(prompt.length, topk_prompt_logprobs) if topk_prompt_logprobs > 0 else None
-        return SampleResult(sequences, prompt_lps, topk)
+        topk = self._topk(length, topk_prompt_logprobs) if topk_prompt_logprobs > 0 else None
+        targets = None
+        if target_prompt_logprobs is not None:
+            values = tuple(
+                0.0 if t < 0 else -self.w * _token_difficulty(int(t)) for t in target_prompt_logprobs.data
+            )
+            targets = TensorData(values, "float32", target_prompt_logprobs.shape)
+        alts = self._alternatives(length, prompt_alt_tokens_k, params.seed) if prompt_alt_tokens_k > 0 else None
+        return SampleResult(sequences, prompt_lps, topk, targets, alts)
+
+    def _sampled_topk(self, token: int, k: int) -> list[tuple[int, float]]:
+        """The sampled token (at its reported logprob, the fake's highest) then the fake's top others."""
+        ranked = sorted(range(self._tokenizer.vocab_size), key=lambda t: (_token_difficulty(t), t))
+        others = [(t, -self.w * _token_difficulty(t)) for t in ranked if t != token]
+        return [(token, -self.w), *others[: k - 1]]
+
+    def _alternatives(self, length: int, k: int, seed: int | None) -> PromptAltTokens:
+        """Printable bytes drawn from a seeded stream, scored as `compute_logprobs` scores them."""
+        rng = random.Random(f"alt:{seed}" if seed is not None else None)
+        ids = tuple(rng.randint(97, 122) for _ in range((length - 1) * k))
+        lps = tuple(-self.w * _token_difficulty(t) for t in ids)
+        shape = (length - 1, k)
+        return PromptAltTokens(TensorData(ids, "int64", shape), TensorData(lps, "float32", shape))
 
     def _topk(self, length: int, k: int) -> list[list[tuple[int, float]] | None]:
         """The fake's logprobs do not depend on context: every position has the same top k."""
