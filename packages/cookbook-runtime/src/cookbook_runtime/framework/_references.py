@@ -40,11 +40,20 @@ def require_earlier_stage(experiment: Experiment, key: str, option: str, value: 
     if value is None:
         return
     earlier = earlier_stage_keys(experiment, key)
-    if value not in earlier:
-        raise ConfigError(
-            f"{option} {value!r} is not an earlier enabled stage (earlier: {', '.join(earlier) or 'none'}); "
-            f"name one of those or put {value!r} before {key!r}"
-        )
+    if value in earlier:
+        return
+    keys = [spec.key for spec in experiment.pipeline]
+    if value not in keys:
+        hint = f"no stage has the id {value!r}: name one of those"
+    elif value == key:
+        hint = "a stage cannot read its own outputs: name one of those"
+    elif keys.index(value) > keys.index(key):
+        hint = f"put {value!r} before {key!r}, or name one of those"
+    else:
+        hint = f"{value!r} is disabled: enable it, or name one of those"
+    raise ConfigError(
+        f"{option} {value!r} is not an earlier enabled stage (earlier: {', '.join(earlier) or 'none'}); {hint}"
+    )
 
 
 def stage_references(options: BaseModel, prefix: str = "") -> Iterator[tuple[str, str]]:
