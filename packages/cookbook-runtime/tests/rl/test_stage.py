@@ -98,9 +98,10 @@ async def test_warm_start_from_a_supervised_stage_keeps_its_files_apart(tmp_path
     assert "env/all/reward/total" in rl_rows[0] and "train_mean_nll" not in rl_rows[0]
 
 
-async def test_init_from_a_missing_stage_is_a_config_error(tmp_path: Path) -> None:
+async def test_init_from_a_missing_stage_is_a_config_error_before_anything_is_written(tmp_path: Path) -> None:
     spec = _experiment(StageSpec(name="rl_train", options={"env": "test_letters", "init_from_stage": "sft"}))
-    with pytest.raises(Exception, match="needs a CheckpointRef from stage 'sft', which is not in the pipeline"):
-        await run(spec, _ports(), tmp_path)
+    with pytest.raises(ConfigError, match="init_from_stage 'sft' is not an earlier enabled stage"):
+        await run(spec, _ports(), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 

@@ -204,7 +204,8 @@ async def test_an_unwired_registry_fails_before_the_run_directory_exists(
 @pytest.mark.parametrize(
     ("stages", "message"),
     [
-        ([StageSpec(name="register", options={"from_stage": "sft"})], "not in the pipeline"),
+        ([StageSpec(name="register", options={"from_stage": "sft"})], "from_stage 'sft' is not an earlier enabled"),
+        ([StageSpec(name="register", options={"metrics_from": ["eval"]})], "not in the pipeline"),
         ([StageSpec(name="promote")], "add it, or set model"),
         ([StageSpec(name="register", options={"name": "bad name!"})], "bad model name"),
         ([StageSpec(name="promote", options={"model": "m", "to": "experiment"})], "versions start in"),

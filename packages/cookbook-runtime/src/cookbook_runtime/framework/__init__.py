@@ -2,6 +2,7 @@
 
 from cookbook_runtime.framework._context import Context
 from cookbook_runtime.framework._progress import Progress, ProgressListener
+from cookbook_runtime.framework._references import earlier_stage_keys, require_earlier_stage
 from cookbook_runtime.framework._refs import (
     ArtifactRef,
     CheckpointRef,
@@ -30,7 +31,13 @@ from cookbook_runtime.framework._runner import (
     run,
     validate,
 )
-from cookbook_runtime.framework._stage import Stage, get_stage, register_stage, stage_names
+from cookbook_runtime.framework._stage import (
+    EarlierStage,
+    Stage,
+    get_stage,
+    register_stage,
+    stage_names,
+)
 
 __all__ = [
     "RUN_MARKER",
@@ -38,6 +45,7 @@ __all__ = [
     "CheckpointRef",
     "Context",
     "DatasetArtifact",
+    "EarlierStage",
     "EvalResultRef",
     "IfExists",
     "PlannedStage",
@@ -51,6 +59,7 @@ __all__ = [
     "atomic_write_text",
     "check_resumable",
     "dump_refs",
+    "earlier_stage_keys",
     "finished_refs",
     "get_stage",
     "inspect_run_dir",
@@ -59,6 +68,7 @@ __all__ = [
     "read_jsonl",
     "register_stage",
     "remove_run_dir",
+    "require_earlier_stage",
     "run",
     "stage_names",
     "validate",

@@ -12,6 +12,7 @@ that checkpoint resume from their own checkpoints.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from cookbook_runtime.errors import ConfigError, CookbookError, StageFailed
 from cookbook_runtime.framework._context import Context
 from cookbook_runtime.framework._progress import ProgressListener
+from cookbook_runtime.framework._references import check_stage_references
 from cookbook_runtime.framework._refs import ArtifactRef, dump_refs, load_refs
 from cookbook_runtime.framework._run_dir import RunDir, inspect_run_dir, remove_run_dir
 from cookbook_runtime.framework._stage import get_stage
@@ -55,7 +57,11 @@ def _format_validation(stage: StageSpec, exc: ValidationError) -> str:
 
 
 def validate(experiment: Experiment) -> list[PlannedStage]:
-    """Look up and validate every enabled stage; raise `ConfigError` on the first problem."""
+    """Look up and validate every enabled stage; raise `ConfigError` on the first problem.
+
+    Beside each stage's options, every `when` and every `EarlierStage` option must
+    name an enabled stage before the one holding it.
+    """
     keys = [s.key for s in experiment.pipeline]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
@@ -71,6 +77,7 @@ def validate(experiment: Experiment) -> list[PlannedStage]:
             raise ConfigError(_format_validation(spec, exc)) from None
         planned.append(PlannedStage(spec, stage_cls, options))
     _check_conditions(experiment)
+    check_stage_references(experiment, planned)
     return planned
 
 
@@ -163,19 +170,35 @@ def finished_refs(rd: RunDir) -> dict[str, list[ArtifactRef]]:
     return refs
 
 
+def _takes_key(check: Any) -> bool:
+    """Whether a preflight accepts the keyword `key` (older ones take only experiment, ports, options)."""
+    try:
+        params = inspect.signature(check).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        (p.name == "key" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)) or p.kind is p.VAR_KEYWORD
+        for p in params
+    )
+
+
 async def preflight(planned: list[PlannedStage], experiment: Experiment, ports: Ports) -> None:
     """Run each stage's optional `preflight(experiment, ports, options)`: cheap checks, no writes.
 
     A stage checks here what it can without training (the model resolves, the
     renderer is known, the dataset opens and its first rows parse), so bad input
-    fails before a run directory exists.
+    fails before a run directory exists. A preflight that takes a keyword `key`
+    gets its own `StageSpec.key`, so it knows its place in the pipeline.
     """
     for item in planned:
-        check = getattr(item.stage_cls, "preflight", None)
-        if check is None:
+        if getattr(item.stage_cls, "preflight", None) is None:
             continue
+        check = item.stage_cls().preflight
         try:
-            await item.stage_cls().preflight(experiment, ports, item.options)
+            if _takes_key(check):
+                await check(experiment, ports, item.options, key=item.spec.key)
+            else:
+                await check(experiment, ports, item.options)
         except CookbookError as exc:
             raise ConfigError(f"stage {item.spec.key!r}: {exc}") from exc
 

@@ -24,7 +24,7 @@ from cookbook_runtime.errors import ConfigError, UnknownNameError
 if TYPE_CHECKING:
     from cookbook_runtime.framework._context import Context
 
-__all__ = ["Stage", "get_stage", "register_stage", "stage_names"]
+__all__ = ["EarlierStage", "Stage", "get_stage", "register_stage", "stage_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,20 @@ _BUILTIN_STAGES: dict[str, str] = {
 _registered: dict[str, type[Any]] = {}
 
 
+class EarlierStage:
+    """Marks a stage option (`Annotated[str | None, EarlierStage()]`) that names an earlier enabled stage.
+
+    The runner's `validate` checks every such option, in nested option models too,
+    against the enabled stages before the stage that holds it (by key), so a typo
+    fails a dry run, before anything trains.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "EarlierStage()"
+
+
 @runtime_checkable
 class Stage(Protocol):
     """One pipeline step. `run` returns JSON-able outputs later stages can read.
@@ -59,7 +73,12 @@ class Stage(Protocol):
     A stage may also define `async def preflight(self, experiment, ports, options)`:
     cheap checks of its input (model name, renderer, dataset and its first rows)
     that the runner calls before the run directory is created, so bad input fails
-    with nothing written. It must not write anything or train.
+    with nothing written. It must not write anything or train. A preflight that
+    also takes a keyword `key` is given its own `StageSpec.key`: its position in
+    the pipeline, which its name does not tell when two stages share one.
+
+    An option naming an earlier stage is declared `Annotated[str | None,
+    EarlierStage()]`; `validate` checks each against the stages before this one.
     """
 
     name: ClassVar[str]

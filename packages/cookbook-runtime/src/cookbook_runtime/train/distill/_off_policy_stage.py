@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import Context, EarlierStage
 from cookbook_runtime.ir import Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, Rows, SamplingClient, ServiceClient, is_configured
 from cookbook_runtime.train.data import SupervisedDataset
@@ -42,7 +42,6 @@ from cookbook_runtime.train.stages._common import (
     renderer_for,
     renderer_name_for,
     require_dataset,
-    require_earlier_stage,
     require_training,
     start_state_path,
 )
@@ -89,7 +88,7 @@ class DistillOffPolicyOptions(BaseModel):
     teacher_concurrency: int = Field(default=64, ge=1, description="Teacher requests in flight at once.")
     lookahead: int = Field(default=1, ge=0, description="Batches queued beyond the one being waited on.")
     training: dict[str, JsonValue] = Field(default_factory=dict, description="Training-config overrides.")
-    init_from_stage: str | None = Field(
+    init_from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None, description="Start the student from this earlier stage's final_state_path."
     )
 
@@ -160,11 +159,9 @@ class DistillOffPolicyStage:
     Options: ClassVar[type[BaseModel]] = DistillOffPolicyOptions
 
     async def preflight(self, experiment: Experiment, ports: Ports, options: DistillOffPolicyOptions) -> None:
-        """Before the run directory exists: a dataset is set; stage references point backwards."""
+        """Before the run directory exists: a dataset is set (`validate` checked the stage references)."""
         require_dataset(override_training(require_training(experiment, self.name), options.training, self.name),
                         self.name)
-        require_earlier_stage(experiment, self.name, "teacher from_stage", options.teacher.from_stage)
-        require_earlier_stage(experiment, self.name, "init_from_stage", options.init_from_stage)
 
     def _training(self, ctx: Context, options: DistillOffPolicyOptions) -> TrainingConfig:
         training = override_training(require_training(ctx, self.name), options.training, self.name)

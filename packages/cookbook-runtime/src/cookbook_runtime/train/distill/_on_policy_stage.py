@@ -9,13 +9,13 @@ model. Checkpoints and resume are the RL loop's.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
-from cookbook_runtime.framework import Context
-from cookbook_runtime.ir import Experiment, TrainingConfig
-from cookbook_runtime.ports import Ports, is_configured
+from cookbook_runtime.framework import Context, EarlierStage
+from cookbook_runtime.ir import TrainingConfig
+from cookbook_runtime.ports import is_configured
 from cookbook_runtime.train.distill.datasets import MixedDataset
 from cookbook_runtime.train.distill.on_policy import TEST_KL_KEY, DistillRun
 from cookbook_runtime.train.distill.teacher import TeacherSpec, open_teacher, resolve_teacher
@@ -27,7 +27,6 @@ from cookbook_runtime.train.stages._common import (
     publish_checkpoint,
     renderer_for,
     renderer_name_for,
-    require_earlier_stage,
     require_training,
     start_state_path,
 )
@@ -85,7 +84,7 @@ class DistillOnPolicyOptions(BaseModel):
     training: dict[str, JsonValue] = Field(
         default_factory=dict, description="Training-config fields to override for this stage (e.g. max_steps)."
     )
-    init_from_stage: str | None = Field(
+    init_from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None, description="Start the student from this earlier stage's final_state_path."
     )
 
@@ -114,12 +113,6 @@ class DistillOnPolicyStage:
 
     name: ClassVar[str] = "distill_on_policy"
     Options: ClassVar[type[BaseModel]] = DistillOnPolicyOptions
-
-    async def preflight(self, experiment: Experiment, ports: Ports, options: DistillOnPolicyOptions) -> None:
-        """Before the run directory exists: a teacher's `from_stage` names an earlier enabled stage."""
-        for src in options.datasets:
-            require_earlier_stage(experiment, self.name, "teacher from_stage", src.teacher.from_stage)
-        require_earlier_stage(experiment, self.name, "init_from_stage", options.init_from_stage)
 
     async def run(self, ctx: Context, options: DistillOnPolicyOptions) -> dict[str, Any]:
         training = override_training(require_training(ctx, self.name), options.training, self.name)

@@ -10,11 +10,12 @@ student and teacher must share a tokenizer; the logprobs are compared token by t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import EarlierStage
 from cookbook_runtime.ports import SamplingClient, ServiceClient
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class TeacherSpec(BaseModel):
 
     model: str | None = Field(default=None, description="Base model name of the teacher.")
     path: str | None = Field(default=None, description="Sampler weights of the teacher (a saved sampler path).")
-    from_stage: str | None = Field(
+    from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None, description="Use the sampler weights of this earlier stage's CheckpointRef (e.g. 'supervised_train')."
     )
 

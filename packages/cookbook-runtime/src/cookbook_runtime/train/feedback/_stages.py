@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cookbook_runtime.errors import ConfigError, PortNotConfigured
-from cookbook_runtime.framework import Context, DatasetArtifact, atomic_write_text
+from cookbook_runtime.framework import Context, DatasetArtifact, EarlierStage, atomic_write_text
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.ports import (
     FeedbackStore,
@@ -30,7 +30,6 @@ from cookbook_runtime.ports import (
 )
 from cookbook_runtime.train.feedback.export import feedback_rows
 from cookbook_runtime.train.feedback.triggers import TriggerConditions, evaluate_trigger
-from cookbook_runtime.train.stages._common import require_earlier_stage
 
 __all__ = ["CheckTriggersOptions", "CheckTriggersStage", "ExportFeedbackOptions", "ExportFeedbackStage"]
 
@@ -89,7 +88,7 @@ class ExportFeedbackOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    trigger_stage: str | None = Field(
+    trigger_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None,
         description="Export only the signals of this earlier check_triggers stage's window (since the trigger "
         "last fired, up to this evaluation); None exports every signal in the store.",
@@ -131,9 +130,8 @@ class ExportFeedbackStage:
     Options: ClassVar[type[BaseModel]] = ExportFeedbackOptions
 
     async def preflight(self, experiment: Experiment, ports: Ports, options: ExportFeedbackOptions) -> None:
-        """Before the run directory exists: the feedback port is wired, trigger_stage points backwards."""
+        """Before the run directory exists: the feedback port is wired (`validate` checked trigger_stage)."""
         _feedback_port(ports)
-        require_earlier_stage(experiment, self.name, "trigger_stage", options.trigger_stage)
 
     async def run(self, ctx: Context, options: ExportFeedbackOptions) -> dict[str, Any]:
         store = _feedback_port(ctx.ports)

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import CheckpointRef, Context, DatasetArtifact
+from cookbook_runtime.framework import (
+    CheckpointRef,
+    Context,
+    DatasetArtifact,
+    earlier_stage_keys,
+    require_earlier_stage,
+)
 from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import DatasetStore, Rows
 from cookbook_runtime.train.checkpoints import last_checkpoint
@@ -162,33 +168,6 @@ def sampler_path_for(ctx: Context, stage: str, sampler_path: str | None, train_s
     if record is not None and record.sampler_path:
         return record.sampler_path
     raise ConfigError(f"stage {stage!r} found no sampler weights: run {train_stage!r} first or set sampler_path")
-
-
-def earlier_stage_keys(experiment: Experiment, stage: str) -> list[str]:
-    """Keys of the enabled stages before the first stage called `stage`: what it may read outputs of."""
-    earlier: list[str] = []
-    for spec in experiment.pipeline:
-        if spec.name == stage:
-            break
-        if spec.enabled:
-            earlier.append(spec.key)
-    return earlier
-
-
-def require_earlier_stage(experiment: Experiment, stage: str, option: str, key: str | None) -> None:
-    """A `ConfigError` unless `key`, `stage`'s option `option`, is an earlier enabled stage (None: nothing to check).
-
-    The one preflight check of every option that names a stage to read from, so each
-    fails the same way, before anything runs.
-    """
-    if key is None:
-        return
-    earlier = earlier_stage_keys(experiment, stage)
-    if key not in earlier:
-        raise ConfigError(
-            f"stage {stage!r}: {option} {key!r} is not an earlier enabled stage "
-            f"(earlier: {', '.join(earlier) or 'none'}); name one of those or put {key!r} before {stage!r}"
-        )
 
 
 def dataset_from_stage(ctx: Context, stage: str, from_stage: str, kind: str) -> DatasetRef:

@@ -7,11 +7,12 @@ pairs are opened, and the check that they convert and fill a batch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.framework import EarlierStage
 from cookbook_runtime.ir import DatasetRef, TrainingConfig
 from cookbook_runtime.ports import DatasetStore
 from cookbook_runtime.train.preference import (
@@ -49,7 +50,7 @@ class ComparisonTrainOptions(BaseModel):
             "experiment's training section is set for an earlier stage such as an SFT warm start."
         ),
     )
-    init_from_stage: str | None = Field(
+    init_from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None, description="Start from this earlier stage's CheckpointRef (e.g. 'supervised_train')."
     )
 

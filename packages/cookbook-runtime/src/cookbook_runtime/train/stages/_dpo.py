@@ -13,12 +13,12 @@ the DPO reference, pinned in the run directory for resumes. With
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, model_validator
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import Context, EarlierStage
 from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.metrics import setup_metric_loggers
@@ -29,7 +29,6 @@ from cookbook_runtime.train.stages._common import (
     override_training,
     publish_checkpoint,
     renderer_name_for,
-    require_earlier_stage,
     require_training,
     start_state_path,
 )
@@ -48,7 +47,7 @@ class DPOTrainOptions(ComparisonTrainOptions):
     """Loop settings of `dpo_train`; learning rate, steps, batch size and cadences come from the training config."""
 
     dpo_beta: float = Field(default=0.1, gt=0, description="DPO beta: scale of the implicit reward.")
-    dataset_from_stage: str | None = Field(
+    dataset_from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None,
         description=(
             "Train on the comparisons this earlier stage published (its DatasetArtifact of kind 'pairs', e.g. "
@@ -89,7 +88,6 @@ class DPOTrainStage:
         check_renderer_name(renderer_name)
         if options.dataset_from_stage is not None:
             # that stage writes the data when it runs: nothing to open yet
-            require_earlier_stage(experiment, self.name, "dataset_from_stage", options.dataset_from_stage)
             return
         ref = _dataset_ref(training, options)
         tokenizer = ports.service.get_tokenizer(training.model.name)

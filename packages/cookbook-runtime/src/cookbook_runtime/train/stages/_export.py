@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cookbook_runtime.errors import ConfigError, PortNotConfigured
-from cookbook_runtime.framework import CheckpointRef, Context
+from cookbook_runtime.framework import CheckpointRef, Context, EarlierStage
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.ports import (
     EXPORT_FORMATS,
@@ -26,7 +26,6 @@ from cookbook_runtime.ports import (
     is_configured,
 )
 from cookbook_runtime.train.checkpoints import last_checkpoint
-from cookbook_runtime.train.stages._common import require_earlier_stage
 
 __all__ = ["ExportOptions", "ExportStage"]
 
@@ -38,7 +37,7 @@ class ExportOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    from_stage: str | None = Field(
+    from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None,
         description="Export the sampler weights of this earlier stage's CheckpointRef (e.g. 'supervised_train', "
         "'dpo_train').",
@@ -113,9 +112,8 @@ class ExportStage:
     Options: ClassVar[type[BaseModel]] = ExportOptions
 
     async def preflight(self, experiment: Experiment, ports: Ports, options: ExportOptions) -> None:
-        """Before the run directory exists: the exporter is wired, from_stage points backwards."""
+        """Before the run directory exists: the exporter is wired (`validate` checked from_stage)."""
         _exporter(ports)
-        require_earlier_stage(experiment, self.name, "from_stage", options.from_stage)
         if options.checkpoint_path is not None and options.checkpoint_path.startswith("tinker://"):
             raise ConfigError(
                 f"stage {self.name!r}: {options.checkpoint_path!r} is a Tinker path; download it first "

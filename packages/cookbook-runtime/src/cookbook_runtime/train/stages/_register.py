@@ -14,12 +14,12 @@ import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cookbook_runtime.errors import ConfigError, PortNotConfigured, UnknownNameError
-from cookbook_runtime.framework import Context, read_jsonl
+from cookbook_runtime.framework import Context, EarlierStage, read_jsonl
 from cookbook_runtime.ir import Experiment
 from cookbook_runtime.ports import (
     LINEAGE_KINDS,
@@ -54,7 +54,7 @@ class RegisterOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str | None = Field(default=None, description="Model name; None uses the experiment id.")
-    from_stage: str | None = Field(
+    from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None, description="Training stage whose final weights are registered; None: the latest one."
     )
     parent: str | None = Field(
@@ -163,8 +163,8 @@ class RegisterStage:
         if options.name is None:
             check_model_name(experiment.id)
         keys = {s.key for s in experiment.pipeline}
-        for key in [options.from_stage, *(options.metrics_from or [])]:
-            if key is not None and key not in keys:
+        for key in options.metrics_from or []:  # from_stage: checked by `validate`
+            if key not in keys:
                 raise ConfigError(f"stage {self.name!r} names stage {key!r}, which is not in the pipeline")
 
     async def run(self, ctx: Context, options: RegisterOptions) -> dict[str, Any]:

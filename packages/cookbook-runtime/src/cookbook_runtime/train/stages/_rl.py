@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import Context, EarlierStage
 from cookbook_runtime.ir import Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.metrics import setup_metric_loggers
@@ -99,7 +99,7 @@ class RLTrainOptions(BaseModel):
             "experiment's training section is set for an earlier stage such as an SFT warm start."
         ),
     )
-    init_from_stage: str | None = Field(
+    init_from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None, description="Start from this earlier stage's final_state_path (e.g. 'supervised_train')."
     )
     eval_tasks: list[TaskEvalSpec] = Field(

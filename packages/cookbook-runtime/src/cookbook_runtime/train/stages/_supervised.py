@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from cookbook_runtime.errors import ConfigError
-from cookbook_runtime.framework import Context
+from cookbook_runtime.framework import Context, EarlierStage
 from cookbook_runtime.ir import DatasetRef, Experiment, TrainingConfig
 from cookbook_runtime.ports import Ports, is_configured
 from cookbook_runtime.train.data import open_supervised_splits
@@ -25,7 +25,6 @@ from cookbook_runtime.train.stages._common import (
     renderer_for,
     renderer_name_for,
     require_dataset,
-    require_earlier_stage,
     require_training,
 )
 from cookbook_runtime.train.stages._task_evals import (
@@ -84,7 +83,7 @@ class SupervisedTrainOptions(BaseModel):
             "(for a warm start before another training stage, which then owns the top level)."
         ),
     )
-    dataset_from_stage: str | None = Field(
+    dataset_from_stage: Annotated[str | None, EarlierStage()] = Field(
         default=None,
         description=(
             "Train on the conversations this earlier stage published (its DatasetArtifact of kind 'sft', e.g. "
@@ -133,7 +132,6 @@ class SupervisedTrainStage:
         check_tasks(options.eval_tasks)
         if options.dataset_from_stage is not None:
             # that stage writes the data when it runs: nothing to open yet
-            require_earlier_stage(experiment, self.name, "dataset_from_stage", options.dataset_from_stage)
             return
         ref = require_dataset(training, self.name)
         tokenizer = ports.service.get_tokenizer(training.model.name)
