@@ -6,13 +6,12 @@ index mappings, streamed views chain the library's lazy iterators.
 
 from __future__ import annotations
 
-import random
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cookbook_runtime.errors import AdapterUnavailable, DataError
-from cookbook_runtime.ports import Rows
+from cookbook_runtime.ports import Rows, shuffled_order, shuffled_positions
 
 try:
     import datasets
@@ -66,9 +65,11 @@ class HFRows:
         raise TypeError("a streamed dataset has no length; iterate it, or open it with streaming=False")
 
     def shuffle(self, seed: int) -> HFRows:
-        """Map-style: an exact permutation. Streamed: shards reordered, then a buffered shuffle."""
+        """Map-style: the runtime's `shuffled_order(seed, n)`, as every store orders rows,
+        applied as an Arrow index mapping (no row is read). Streamed (no length): shards
+        reordered, then a buffered shuffle, which no other store can match."""
         if isinstance(self.data, datasets.Dataset):
-            return self._wrap(self.data.shuffle(seed=seed))
+            return self._wrap(self.data.select(_index_array(shuffled_order(seed, self.data.num_rows))))
         return self._wrap(self.data.shuffle(seed=seed, buffer_size=self.shuffle_buffer))
 
     def take(self, n: int) -> HFRows:
@@ -133,9 +134,7 @@ class _Selected:
         return len(self.indices)
 
     def shuffle(self, seed: int) -> _Selected:
-        order = list(self.indices)
-        random.Random(seed).shuffle(order)
-        return _Selected(self.source, order)
+        return _Selected(self.source, list(shuffled_positions(seed, self.indices)))
 
     def take(self, n: int) -> _Selected:
         return _Selected(self.source, self.indices[: max(n, 0)])
