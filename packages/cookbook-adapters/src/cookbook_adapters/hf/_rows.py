@@ -122,7 +122,9 @@ def _with_indices(data: datasets.Dataset, indices: Sequence[int]) -> datasets.Da
     `array('q')` is handed to Arrow as a zero-copy view, and an existing mapping is
     composed with one `take`. Out-of-range indices raise `IndexError`.
     """
-    if isinstance(indices, array) and indices.typecode == "q":
+    if (isinstance(indices, array) and indices.typecode == "q") or (
+        isinstance(indices, memoryview) and indices.format == "q"
+    ):
         positions = np.frombuffer(indices, dtype=np.int64)
     else:
         positions = np.fromiter(indices, dtype=np.int64, count=len(indices))

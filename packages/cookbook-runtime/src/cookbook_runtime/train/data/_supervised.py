@@ -103,7 +103,8 @@ class SupervisedDataset:
     def batches(self, epoch: int, start_batch: int = 0) -> Iterator[Batch]:
         """Batches `start_batch..` of `epoch`, converted lazily one at a time."""
         end = min(self.num_batches * self.batch_size, self.num_rows)
-        indices = self.epoch_order(epoch)[start_batch * self.batch_size : end]
+        # a view of the order, not a copy: 8 bytes a row saved each epoch
+        indices = memoryview(self.epoch_order(epoch))[start_batch * self.batch_size : end]
         if not indices:
             return
         view = self._rows.select(indices) if self.shuffle else self._rows.skip(indices[0]).take(len(indices))
