@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,10 @@ from typing import Any
 import datasets
 import pyarrow as pa
 import pytest
-from cookbook_adapters.hf import HFDatasetStore
+from cookbook_adapters.hf import HFDatasetStore, HFRows
 from cookbook_runtime.errors import CookbookError, StorageError
 from cookbook_runtime.ir import DatasetRef
-from cookbook_runtime.ports import create_adapter
+from cookbook_runtime.ports import create_adapter, shuffled_order
 from cookbook_runtime.testing import DATASET_STORE_CHECKS
 from hf_cache import add_repo
 
@@ -235,6 +236,33 @@ def test_streamed_transforms_compose(tmp_path: Path) -> None:
     assert [r["id"] for r in rows.select([40, 2, 7]).take(2)] == [40, 2]
     shuffled = [r["id"] for r in rows.shuffle(3).take(50)]
     assert sorted(shuffled) == list(range(50)) and shuffled != list(range(50))
+
+
+def test_mapped_transforms_compose_through_index_mappings(tmp_path: Path) -> None:
+    name = _layout_jsonl_folder(tmp_path, {"train": _rows(50)})
+    rows = _store(tmp_path).open(DatasetRef(name=name))
+    order = list(shuffled_order(3, 50))
+    shuffled = rows.shuffle(3)
+    assert [r["id"] for r in shuffled.select([2, 0, 49])] == [order[2], order[0], order[49]]
+    assert [r["id"] for r in shuffled.skip(45).shuffle(1)] == [order[45 + i] for i in shuffled_order(1, 5)]
+    assert [r["id"] for r in rows.select(array("q", [7, 7, 1]))] == [7, 7, 1]
+    assert [r["messages"] for r in rows.select([4])] == [_rows(50)[4]["messages"]]
+    assert len(shuffled.take(10).select(range(3, 6))) == 3
+
+
+@pytest.mark.parametrize("bad", [50, -1])
+def test_selecting_past_the_end_is_an_index_error(bad: int, tmp_path: Path) -> None:
+    name = _layout_jsonl_folder(tmp_path, {"train": _rows(50)})
+    rows = _store(tmp_path).open(DatasetRef(name=name)).shuffle(0)
+    with pytest.raises(IndexError, match=str(bad)):
+        rows.select([0, bad])
+
+
+def test_a_formatted_dataset_keeps_its_format_when_shuffled() -> None:
+    rows = HFRows(datasets.Dataset.from_list(_rows(6)).with_format("numpy", columns=["id"]))
+    got = list(rows.shuffle(2))
+    assert [int(r["id"]) for r in got] == list(shuffled_order(2, 6))
+    assert all(set(r) == {"id"} for r in got), got
 
 
 def test_offline_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

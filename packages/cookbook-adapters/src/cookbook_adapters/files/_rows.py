@@ -9,11 +9,12 @@ million rows each epoch.
 
 from __future__ import annotations
 
-import random
 import sys
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from cookbook_runtime.ports import shuffled_positions
 
 from cookbook_adapters.files._sources import Source
 
@@ -30,6 +31,14 @@ class FileRows:
     def _positions(self) -> range | array[int]:
         return self._order if self._order is not None else range(len(self._source))
 
+    def _bounded_positions(self) -> range | array[int]:
+        """The positions that hold rows (`take` may name a range past the end of the file)."""
+        order = self._order
+        if isinstance(order, range) and order.step == 1:
+            total = len(self._source)
+            return range(min(order.start, total), min(order.stop, total))
+        return self._positions()
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         if self._order is None:
             return self._source.iter_range(0, sys.maxsize)
@@ -38,16 +47,10 @@ class FileRows:
         return self._source.iter_indices(self._order)
 
     def __len__(self) -> int:
-        order = self._order
-        if isinstance(order, range) and order.step == 1:  # `take` may reach past the end
-            total = len(self._source)
-            return len(range(min(order.start, total), min(order.stop, total)))
-        return len(self._positions())
+        return len(self._bounded_positions())
 
     def shuffle(self, seed: int) -> FileRows:
-        order = array("q", self._positions())
-        random.Random(seed).shuffle(order)
-        return FileRows(self._source, order)
+        return FileRows(self._source, shuffled_positions(seed, self._bounded_positions()))
 
     def take(self, n: int) -> FileRows:
         if self._order is None and n >= 0:

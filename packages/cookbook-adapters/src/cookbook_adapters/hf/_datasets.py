@@ -23,6 +23,7 @@ from cookbook_adapters.hf._source import Source, builder_for, resolve_local, sav
 
 try:
     import datasets
+    import pyarrow as pa
     from huggingface_hub import snapshot_download
 except ModuleNotFoundError as exc:  # pragma: no cover - only without the extra
     raise AdapterUnavailable("hf", exc.name or "datasets", "hf") from exc
@@ -151,5 +152,8 @@ class HFDatasetStore:
         if ref.streaming:
             return builder.as_streaming_dataset(split=split)
         builder.download_and_prepare(num_proc=self.num_proc)
+        # Parsing the files into Arrow leaves freed buffers in Arrow's allocator (~60 MB
+        # at a million short rows); the prepared data is memory-mapped, so hand them back.
+        pa.default_memory_pool().release_unused()
         return builder.as_dataset(split=split)
 

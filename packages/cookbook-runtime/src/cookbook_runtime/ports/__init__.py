@@ -93,6 +93,7 @@ from cookbook_runtime.ports._registry import (
     create_adapter,
     get_adapter,
 )
+from cookbook_runtime.ports._row_order import shuffled_order, shuffled_positions
 from cookbook_runtime.ports._unconfigured import Unconfigured, is_configured
 
 __all__ = [
@@ -171,6 +172,8 @@ __all__ = [
     "parse_model_spec",
     "register_packaged_dataset",
     "resolve_bindings",
+    "shuffled_order",
+    "shuffled_positions",
     "store_artifacts",
     "unknown_version",
     "updated_deployment",

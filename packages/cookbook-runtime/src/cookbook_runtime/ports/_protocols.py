@@ -237,7 +237,9 @@ class Rows(Protocol):
         ...
 
     def shuffle(self, seed: int) -> Rows:
-        """The same rows in a deterministic order for `seed`."""
+        """The same rows in the order `shuffled_order(seed, len(self))`: position `i` holds
+        the row at index `order[i]`, on every adapter, so switching stores keeps the order.
+        Only a view with no length (a stream) may fall back to an approximate shuffle."""
         ...
 
     def take(self, n: int) -> Rows:

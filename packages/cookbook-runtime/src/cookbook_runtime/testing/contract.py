@@ -45,6 +45,7 @@ from cookbook_runtime.ports._protocols import (
     ModelRegistry,
     ServiceClient,
 )
+from cookbook_runtime.ports._row_order import shuffled_order
 from cookbook_runtime.testing._feedback_contract import FEEDBACK_STORE_CHECKS
 from cookbook_runtime.types import AdamParams, Datum, ModelInput, SamplingParams, TensorData
 
@@ -172,6 +173,23 @@ async def dataset_shuffle_is_seeded_permutation(factory: DatasetFactory) -> None
     assert a != c, "different seeds gave the same order"
 
 
+async def dataset_shuffle_follows_runtime_order(factory: DatasetFactory) -> None:
+    """`shuffle(seed)` is `shuffled_order(seed, len)` on every store, so stores agree row for row."""
+    store, ref = factory({"train": _ROWS})
+    rows = store.open(ref)
+    try:
+        len(rows)
+    except TypeError:  # a stream: the port lets a view with no length shuffle approximately
+        return
+    for seed in (0, 7, 12345):
+        got = [r["id"] for r in rows.shuffle(seed)]
+        assert got == list(shuffled_order(seed, 20)), f"seed {seed}: order {got}"
+    view = [r["id"] for r in rows.skip(3).shuffle(5)]
+    assert view == [3 + i for i in shuffled_order(5, 17)], f"skip(3).shuffle(5): order {view}"
+    held_out = [r["id"] for r in rows.shuffle(1).take(4)]
+    assert held_out == list(shuffled_order(1, 20)[:4]), f"shuffle(1).take(4): {held_out}"
+
+
 async def dataset_take_skip_select(factory: DatasetFactory) -> None:
     store, ref = factory({"train": _ROWS})
     rows = store.open(ref)
@@ -203,6 +221,7 @@ DATASET_STORE_CHECKS: dict[str, Check] = {
         dataset_iterates_rows,
         dataset_len,
         dataset_shuffle_is_seeded_permutation,
+        dataset_shuffle_follows_runtime_order,
         dataset_take_skip_select,
         dataset_splits,
         dataset_missing_split_raises,

@@ -24,6 +24,7 @@ from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import BackendError, ConfigError, StorageError
 from cookbook_runtime.ir import DatasetRef
 from cookbook_runtime.ports._protocols import CustomLossFn, Rows
+from cookbook_runtime.ports._row_order import shuffled_order
 from cookbook_runtime.storage_keys import validate_key
 from cookbook_runtime.testing._registry import FakeModelRegistry
 from cookbook_runtime.testing._states import FakeStates
@@ -448,9 +449,7 @@ class FakeRows:
         return len(self._rows)
 
     def shuffle(self, seed: int) -> FakeRows:
-        order = list(range(len(self._rows)))
-        random.Random(seed).shuffle(order)
-        return FakeRows([self._rows[i] for i in order])
+        return FakeRows([self._rows[i] for i in shuffled_order(seed, len(self._rows))])
 
     def take(self, n: int) -> FakeRows:
         return FakeRows(self._rows[: max(n, 0)])

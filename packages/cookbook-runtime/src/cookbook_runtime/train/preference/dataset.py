@@ -9,12 +9,11 @@ one pair per row, minus ties and (with `skip_malformed`) bad rows, which are cou
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cookbook_runtime.errors import ConfigError, DataError
-from cookbook_runtime.ports import Rows
+from cookbook_runtime.ports import Rows, shuffled_order
 from cookbook_runtime.train.preference.formats import ComparisonFormat
 from cookbook_runtime.train.preference.types import Comparison
 from cookbook_runtime.types import Datum
@@ -83,10 +82,9 @@ class PreferenceDataset:
         return full + (1 if rest and not self.drop_last else 0)
 
     def _order(self, epoch: int) -> list[int]:
-        order = list(range(self.num_rows))
         if self.shuffle:
-            random.Random(self.seed + epoch).shuffle(order)
-        return order
+            return list(shuffled_order(self.seed + epoch, self.num_rows))
+        return list(range(self.num_rows))
 
     def batches(self, epoch: int, start_batch: int = 0) -> Iterator[PairBatch]:
         """Batches `start_batch..` of `epoch`, converted lazily."""
