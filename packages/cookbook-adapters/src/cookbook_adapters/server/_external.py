@@ -25,7 +25,6 @@ import pyrage
 from cookbook_runtime.atomic import atomic_directory
 from cookbook_runtime.errors import ConfigError
 
-
 __all__ = [
     "AGE_SUFFIX",
     "DownloadGrant",
