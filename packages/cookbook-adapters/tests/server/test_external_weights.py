@@ -210,10 +210,20 @@ def test_an_export_survives_a_restart_on_the_state_dir(tmp_path: Path) -> None:
             tmp_path / "a",
         )
         service.close("success").result()
+    run_id = path.removeprefix("tinker://").split("/")[0]
+    # What a server killed mid-export leaves: a half-filled temp beside the exports, a staging dir.
+    half = state_dir / "exports" / "external_weights" / run_id / ".killed.abc123"
+    staging = state_dir / "exports" / ".staging" / "abc123" / "export"
+    for leftover in (half, staging):
+        leftover.mkdir(parents=True)
+        (leftover / "adapter_model.safetensors").write_bytes(b"partial")
     with _server(tmp_path / "files", state_dir) as second:
+        assert not half.exists() and not staging.exists(), "a killed export's files were kept"
         rest = tinker.RestClient(base_url=second.base_url)
-        run_id = path.removeprefix("tinker://").split("/")[0]
-        assert path in {c.tinker_path for c in rest.list_checkpoints(run_id).result().checkpoints}
+        listed = rest.list_checkpoints(run_id).result().checkpoints
+        assert [c.checkpoint_id for c in listed if c.checkpoint_type == "external"] == [
+            "external_weights/durable"
+        ]
         after = _fetch(rest.get_external_weights_urls(path).result().urls, tmp_path / "b")
     assert {k: v.read_bytes() for k, v in after.items()} == {
         k: v.read_bytes() for k, v in before.items()
