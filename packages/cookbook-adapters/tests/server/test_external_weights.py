@@ -185,6 +185,17 @@ def test_ttl_listing_expiry_traversal_and_delete(server: RunningServer) -> None:
     assert status == 404 and "unknown or expired" in detail, (status, detail)
 
     assert _status_and_detail(config_url)[0] == 200
+    # The URLs name the host the client reached the server by.
+    run_id, checkpoint_id = path.removeprefix("tinker://").split("/", 1)
+    asked = urllib.request.Request(
+        f"{server.base_url}/api/v1/training_runs/{run_id}/checkpoints/{checkpoint_id}/external_weights_urls",
+        headers={"Host": "weights.example:8123"},
+    )
+    with urllib.request.urlopen(asked, timeout=30) as response:
+        proxied = json.loads(response.read())["urls"]
+    assert all(u.startswith("http://weights.example:8123/api/v1/") for u in proxied.values()), (
+        proxied
+    )
     rest.delete_checkpoint_from_tinker_path(path).result()
     status, detail = _status_and_detail(config_url)
     assert status == 404, (status, detail)
