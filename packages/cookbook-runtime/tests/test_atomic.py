@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cookbook_runtime
 import pytest
-from cookbook_runtime.atomic import atomic_directory, atomic_write, atomic_writer
+from cookbook_runtime.atomic import atomic_write, atomic_writer
 
 
 def test_writes_text_bytes_and_file_contents(tmp_path: Path) -> None:
@@ -43,58 +43,6 @@ def test_the_file_and_its_directory_are_fsynced(tmp_path: Path, monkeypatch: pyt
     assert len(synced) == 2
     if os.path.exists("/proc/self/fd"):
         assert synced == [False, True]  # the file, then the directory holding the rename
-
-
-def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    """Spy on os.fsync, recording the (device, inode) of every fd it is given."""
-    synced: list[tuple[int, int]] = []
-    real = os.fsync
-
-    def spy(fd: int) -> None:
-        st = os.fstat(fd)
-        synced.append((st.st_dev, st.st_ino))
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", spy)
-    return synced
-
-
-def _identity(path: Path) -> tuple[int, int]:
-    st = os.stat(path)
-    return (st.st_dev, st.st_ino)
-
-
-def _fill(tmp: Path) -> None:
-    (tmp / "sub").mkdir()
-    (tmp / "weights.bin").write_bytes(b"\x01" * 16)
-    (tmp / "sub" / "config.json").write_text("{}")
-
-
-@pytest.mark.parametrize("replace", [False, True], ids=["fresh", "replacing"])
-def test_a_directory_is_fsynced_before_and_its_parent_after_the_rename(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace: bool
-) -> None:
-    dest = tmp_path / "parent" / "ckpt"
-    if replace:
-        atomic_directory(dest, lambda d: (d / "stale").write_text("old"))
-    synced = _record_fsyncs(monkeypatch)
-    atomic_directory(dest, _fill, replace=replace)
-    assert sorted(p.name for p in dest.rglob("*")) == ["config.json", "sub", "weights.bin"]
-    files = [_identity(dest / "weights.bin"), _identity(dest / "sub" / "config.json")]
-    assert all(f in synced for f in files), f"files not fsynced before the rename: {synced}"
-    if getattr(os, "O_DIRECTORY", None) is not None:
-        parent = _identity(dest.parent)
-        assert parent in synced, f"parent {dest.parent} not fsynced after the rename: {synced}"
-        assert synced.index(parent) > max(synced.index(f) for f in files), "parent fsynced before the files"
-        assert _identity(dest) in synced and _identity(dest / "sub") in synced
-
-
-def test_a_lost_race_keeps_the_winner(tmp_path: Path) -> None:
-    dest = tmp_path / "tiny"
-    atomic_directory(dest, lambda d: (d / "who").write_text("first"))
-    atomic_directory(dest, lambda d: (d / "who").write_text("second"))
-    assert (dest / "who").read_text() == "first"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny"]
 
 
 def test_no_runtime_module_writes_files_around_the_helper() -> None:

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pyrage
-from cookbook_runtime.atomic import atomic_directory
 from cookbook_runtime.errors import ConfigError
+
+from cookbook_adapters.local._paths import atomic_directory
 
 __all__ = [
     "AGE_SUFFIX",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import Literal
 
 import tinker
-from cookbook_runtime.atomic import atomic_directory
 from cookbook_runtime.errors import BackendError, ConfigError
 
 from cookbook_adapters.tinker._errors import to_backend_error
@@ -62,6 +62,7 @@ def _parse(tinker_path: str) -> tinker.ParsedCheckpointTinkerPath:
 
 
 def _fetch_all(rest: tinker.RestClient, external_path: str, dest: Path) -> Path:
+    """Every file of `external_path` in a sibling temp dir of `dest`, renamed to `dest` when all arrived."""
     try:
         signed = rest.get_external_weights_urls(external_path).result()
     except Exception as exc:
@@ -89,7 +90,16 @@ def _fetch_all(rest: tinker.RestClient, external_path: str, dest: Path) -> Path:
                     f"downloading {rel!r} of {external_path!r} failed: {exc}"
                 ) from exc
 
-    return atomic_directory(dest, fill, replace=True).resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        fill(tmp)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest.resolve()
 
 
 def download_checkpoint(
