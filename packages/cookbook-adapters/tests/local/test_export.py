@@ -122,8 +122,10 @@ async def test_bfloat16_export(
 
 
 async def test_bad_checkpoints_are_config_errors(exporter: LocalWeightsExporter, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="tinker checkpoint download"):
+    with pytest.raises(ConfigError, match="sampler weights, which cannot be downloaded"):
         await exporter.export("tinker://run-1/sampler_weights/final", tmp_path / "x")
+    with pytest.raises(ConfigError, match="not a Tinker checkpoint path"):
+        await exporter.export("tinker://run-1/final", tmp_path / "x")
     with pytest.raises(ConfigError, match="not a directory"):
         await exporter.export(str(tmp_path / "missing"), tmp_path / "x")
     (tmp_path / "empty").mkdir()

@@ -75,7 +75,7 @@ def test_bad_options_fail_when_the_spec_is_checked(options: dict[str, Any], matc
     ("options", "match"),
     [
         ({"from_stage": "supervised_train"}, "not an earlier enabled stage"),
-        ({"checkpoint_path": "tinker://run/sampler_weights/final"}, "tinker checkpoint download"),
+        ({"checkpoint_path": "tinker://run/sampler_weights/final"}, "sampler weights, which cannot be downloaded"),
     ],
 )
 async def test_preflight_refuses_before_anything_is_written(options: dict[str, Any], match: str, tmp_path: Path) -> None:

@@ -3,6 +3,9 @@
 It takes what the local engine saved (sampler weights, or a training state, which it
 first turns into sampler weights with the engine itself) or any PEFT adapter
 directory, such as a Tinker checkpoint downloaded with `tinker checkpoint download`.
+A `tinker://` training state (or external weights) path is downloaded first, through
+the tinker adapter (`cookbook-adapters[tinker]`), from the Tinker service or a
+`cookbook serve` at `TINKER_BASE_URL`.
 The merged model is the base with the adapter folded in by peft's `merge_and_unload`,
 the same fold the engine's sampler uses, so both score text identically.
 """
@@ -16,11 +19,11 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from cookbook_runtime.atomic import atomic_write
-from cookbook_runtime.errors import ConfigError
+from cookbook_runtime.errors import AdapterUnavailable, ConfigError
 from cookbook_runtime.ports import ExportedWeights, ExportFormat
 from cookbook_runtime.user_files import load_json
 from peft import PeftModel
@@ -35,6 +38,9 @@ from cookbook_adapters.local._models import (
 )
 from cookbook_adapters.local._paths import atomic_directory, cache_root
 from cookbook_adapters.local._tiny import TINY_CHAT
+
+if TYPE_CHECKING:
+    from cookbook_adapters.tinker import DownloadedCheckpoint
 
 __all__ = ["LocalWeightsExporter"]
 
@@ -55,11 +61,20 @@ class LocalWeightsExporter:
 
     `cache_dir` is where the local engine keeps built models (`cookbook/tiny-chat`);
     default `$COOKBOOK_CACHE_DIR` or `~/.cache/cookbook`, as for the local service.
+    `tinker_base_url` is where `tinker://` checkpoints are downloaded from (default
+    `TINKER_BASE_URL`, else the Tinker service).
     """
 
-    def __init__(self, *, device: str | None = "cpu", cache_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        device: str | None = "cpu",
+        cache_dir: str | Path | None = None,
+        tinker_base_url: str | None = None,
+    ) -> None:
         self.device = pick_device(device)
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else cache_root()
+        self.tinker_base_url = tinker_base_url
 
     async def export(
         self,
@@ -70,12 +85,14 @@ class LocalWeightsExporter:
         base_model: str | None = None,
         dtype: str | None = None,
     ) -> ExportedWeights:
-        if checkpoint.startswith("tinker://"):
-            raise ConfigError(
-                f"{checkpoint!r} is a Tinker path; download it first (tinker checkpoint download {checkpoint}) "
-                "and export the downloaded directory"
-            )
         target_dtype = pick_dtype(dtype, self.device) if dtype else None
+        if checkpoint.startswith("tinker://"):
+            with tempfile.TemporaryDirectory(prefix="cookbook-export-") as tmp:
+                got = await self._download(checkpoint, Path(tmp) / "weights")
+                source = _Source(got.path, base_model or got.base_model, got.lora_rank)
+                return await asyncio.to_thread(
+                    self._export, checkpoint, source, Path(dest), formats, target_dtype
+                )
         path = Path(checkpoint).expanduser()
         if (path / STATE_META).is_file():
             with tempfile.TemporaryDirectory(prefix="cookbook-export-") as tmp:
@@ -85,6 +102,16 @@ class LocalWeightsExporter:
                 )
         source = self._source(path, base_model)
         return await asyncio.to_thread(self._export, checkpoint, source, Path(dest), formats, target_dtype)
+
+    async def _download(self, checkpoint: str, dest: Path) -> DownloadedCheckpoint:
+        """A `tinker://` checkpoint's weights, downloaded into `dest` by the tinker adapter."""
+        try:
+            from cookbook_adapters.tinker import download_checkpoint
+        except ImportError:
+            raise AdapterUnavailable("tinker", "the Tinker SDK to download tinker:// checkpoints", "tinker") from None
+        return await asyncio.to_thread(
+            download_checkpoint, checkpoint, dest, base_url=self.tinker_base_url
+        )
 
     async def _sampler_from_state(self, state: str, root: Path) -> Path:
         """Sampler weights of a saved training state, written by the engine itself."""

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from tinker import types as tt
 
+from cookbook_adapters.server._external_routes import external_router
 from cookbook_adapters.server._http import PROTO, parse, read_json
 from cookbook_adapters.server._rest_routes import rest_router
 from cookbook_adapters.server._sampling_routes import sampling_router
@@ -178,4 +179,5 @@ def create_app(state: ServerState) -> FastAPI:
     app.include_router(training_router(state))
     app.include_router(sampling_router(state))
     app.include_router(rest_router(state))
+    app.include_router(external_router(state))
     return app

@@ -5,7 +5,8 @@ exposing it beyond this machine must be a deliberate choice.
 
 A state directory holds what must survive a restart: `server.db` (sessions, runs,
 checkpoints and their `tinker://` paths, see `_store`) and, for the default local
-backend, `checkpoints/` (the saved files). `serve` always has one (default
+backend, `checkpoints/` (the saved files), and `exports/` (external weights exports,
+made by `save_weights_external`). `serve` always has one (default
 `$COOKBOOK_DATA_DIR/server`, else `$XDG_DATA_HOME/cookbook/server`, else
 `~/.local/share/cookbook/server`); `running_server` keeps state in memory unless given one.
 One server at a time may use a state directory.
@@ -42,6 +43,7 @@ DEFAULT_MODEL = "cookbook/tiny-chat"
 
 _DB = "server.db"
 _CHECKPOINTS = "checkpoints"
+_EXPORTS = "exports"
 _LOCK = "server.lock"
 
 
@@ -101,6 +103,7 @@ def _open_state(
         backend.get_tokenizer(model)
     tokenizers = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cookbook-server-")))
     store: Store | None = None
+    export_root: Path | None = None
     if state_dir is not None:
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +114,7 @@ def _open_state(
             ) from None
         _lock(state_dir, stack)
         store = Store(state_dir / _DB)
+        export_root = (state_dir / _EXPORTS).resolve()
     state = ServerState(
         backend,
         tokenizers,
@@ -118,7 +122,10 @@ def _open_state(
         owns_backend=owns_backend,
         session_timeout_s=session_timeout_s,
         store=store,
+        export_root=export_root,
     )
+    if export_root is not None:  # exports a killed server never recorded, and staging leftovers
+        sweep_unrecorded(export_root, [saved.backend_path for saved in state.paths.values()])
     if owns_backend and checkpoint_root is not None:
         # Files of saves a killed server never recorded: no client was given their paths.
         recorded = [saved.backend_path for saved in state.paths.values()]

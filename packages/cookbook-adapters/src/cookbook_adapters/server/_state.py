@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from typing import Any
 from cookbook_runtime.errors import BackendError, ConfigError, CookbookError
 from cookbook_runtime.ports import SamplingClient, ServiceClient, TrainingClient
 
+from cookbook_adapters.server._external import DownloadGrants, directory_size
 from cookbook_adapters.server._store import CheckpointRow, RunRow, Store
 
 __all__ = ["FutureResult", "LoraTargets", "ModelRecord", "NotFound", "SamplerRecord", "ServerState"]
@@ -30,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 _KEEP_DELIVERED_S = 600.0
 _KEEP_UNCLAIMED_S = 3600.0  # results no client came for (it left mid-request) are dropped after this
+
+EXTERNAL = "external_weights"
+_CHECKPOINT_TYPES = {"weights": "training", "sampler_weights": "sampler", EXTERNAL: "external"}
 
 
 class NotFound(CookbookError):
@@ -201,12 +206,16 @@ class ServerState:
         owns_backend: bool = False,
         session_timeout_s: float = 600.0,
         store: Store | None = None,
+        export_root: Path | None = None,
     ) -> None:
         self.backend = backend
         self.store = store or Store()
         self.owns_backend = owns_backend
         self.session_timeout_s = session_timeout_s
         self.tokenizer_root = tokenizer_root
+        # External weights exports live here (the state directory's, or a temp one).
+        self.export_root = export_root or tokenizer_root / ".external-weights"
+        self.downloads = DownloadGrants()
         self.supported_models = models
         self.sessions: dict[str, float] = {}
         self.models: dict[str, ModelRecord] = {}
@@ -228,6 +237,8 @@ class ServerState:
             run = self.runs.get(cp.run_id)
             if run is None:
                 continue
+            if cp.entry["checkpoint_type"] == "external":
+                cp.entry["size_bytes"] = directory_size(Path(cp.backend_path))
             run.checkpoints[cp.entry["checkpoint_id"]] = cp.entry
             self.paths[cp.entry["tinker_path"]] = SavedPath(cp.backend_path, cp.base_model, cp.rank)
         # Unnamed checkpoints get names that never repeat one already recorded.
@@ -327,6 +338,7 @@ class ServerState:
         *,
         expires_at: str | None = None,
         user_metadata: dict[str, str] | None = None,
+        size_bytes: int | None = None,
     ) -> str:
         """A `tinker://` path for a saved backend path, remembered for later loads.
 
@@ -343,13 +355,15 @@ class ServerState:
         checkpoint_id = f"{kind}/{name}"
         entry: dict[str, Any] = {
             "checkpoint_id": checkpoint_id,
-            "checkpoint_type": "training" if kind == "weights" else "sampler",
+            "checkpoint_type": _CHECKPOINT_TYPES[kind],
             "time": _iso(time.time()),
             "tinker_path": path,
             "public": False,
             "expires_at": expires_at,
             "user_metadata": user_metadata,
         }
+        if size_bytes is not None:
+            entry["size_bytes"] = size_bytes
         now = time.time()
         # Committed first: the checkpoint is visible only once its row is durable.
         self.store.put_checkpoint(
@@ -360,6 +374,7 @@ class ServerState:
         run.checkpoints.pop(checkpoint_id, None)
         run.checkpoints[checkpoint_id] = entry
         self.paths[path] = saved
+        self.downloads.revoke(run.run_id, checkpoint_id)  # URLs signed for a replaced export
         return path
 
     def checkpoint(self, run_id: str, checkpoint_id: str) -> dict[str, Any]:
@@ -404,19 +419,39 @@ class ServerState:
     def forget_checkpoint(self, run_id: str, checkpoint_id: str) -> None:
         """Drop a checkpoint from the run's listing and path table.
 
-        Its files stay until a server with a state directory next starts and sweeps them.
+        A backend's files stay until a server with a state directory next starts and
+        sweeps them; an external weights export is the server's own, removed now, and
+        its download URLs stop working.
         """
         run = self.run(run_id)
         if checkpoint_id not in run.checkpoints:
             raise NotFound(f"unknown checkpoint {checkpoint_id!r} of training run {run_id!r}")
         self.store.delete_checkpoint(run_id, checkpoint_id)
-        del run.checkpoints[checkpoint_id]
-        self.paths.pop(f"tinker://{run_id}/{checkpoint_id}", None)
+        entry = run.checkpoints.pop(checkpoint_id)
+        saved = self.paths.pop(f"tinker://{run_id}/{checkpoint_id}", None)
+        if entry["checkpoint_type"] == "external":
+            self.downloads.revoke(run_id, checkpoint_id)
+            if saved is not None:
+                shutil.rmtree(saved.backend_path, ignore_errors=True)
+
+    def external_export(self, run_id: str, checkpoint_id: str) -> Path:
+        """The directory of one complete external weights export."""
+        entry = self.checkpoint(run_id, checkpoint_id)
+        if entry["checkpoint_type"] != "external":
+            raise ConfigError(
+                f"checkpoint {checkpoint_id!r} of {run_id!r} is not external weights; "
+                "export it with save_weights_external first"
+            )
+        return Path(self.paths[entry["tinker_path"]].backend_path)
 
     def resolve_path(self, path: str) -> SavedPath:
         """The backend path behind a `tinker://` path; other paths go to the backend as they are."""
         if not path.startswith("tinker://"):
             return SavedPath(path, "", 0)
+        if f"/{EXTERNAL}/" in path:
+            raise ConfigError(
+                f"{path!r} is external weights, for downloading; load the run's weights/ checkpoint instead"
+            )
         try:
             return self.paths[path]
         except KeyError:

@@ -5,6 +5,11 @@ stage's `CheckpointRef`, or the run's last checkpoint) and hands it to the `expo
 does the heavy work (the local engine's exporter loads the base model with torch and
 merges the adapter with peft). The files land in `<run dir>/export/` unless
 `output_dir` says otherwise.
+
+On a Tinker backend the weights are `tinker://` paths. Tinker serves no download of
+sampler weights, so the stage hands the exporter the training state saved at the
+same step (`weights/`), which the exporter downloads (the local one through the
+tinker adapter's `save_weights_external`).
 """
 
 from __future__ import annotations
@@ -44,8 +49,9 @@ class ExportOptions(BaseModel):
     )
     checkpoint_path: str | None = Field(
         default=None,
-        description="Export this checkpoint instead: saved sampler weights, a saved state or a PEFT adapter "
-        "directory. Neither this nor from_stage: the run's last checkpoint.",
+        description="Export this checkpoint instead: saved sampler weights, a saved state, a PEFT adapter "
+        "directory, or a tinker:// state (weights/) or external_weights/ path, which the exporter downloads. "
+        "Neither this nor from_stage: the run's last checkpoint.",
     )
     formats: list[ExportFormat] = Field(
         default_factory=lambda: list(EXPORT_FORMATS),
@@ -85,11 +91,17 @@ def _exporter(ports: Ports) -> WeightsExporter:
     return exporter
 
 
+def _is_tinker_sampler(path: str | None) -> bool:
+    return path is not None and path.startswith("tinker://") and "/sampler_weights/" in path
+
+
 def _checkpoint(ctx: Context, options: ExportOptions) -> str:
     if options.checkpoint_path is not None:
         return options.checkpoint_path
     if options.from_stage is not None:
         found = ctx.artifact(CheckpointRef, stage=options.from_stage)  # raises, saying what to fix
+        if _is_tinker_sampler(found.sampler_path):  # Tinker downloads states, not sampler weights
+            return found.state_path
         if not found.sampler_path:
             raise ConfigError(
                 f"stage {ExportStage.name!r}: stage {options.from_stage!r} saved no sampler weights; export "
@@ -98,7 +110,7 @@ def _checkpoint(ctx: Context, options: ExportOptions) -> str:
         return found.sampler_path
     record = last_checkpoint(ctx.run_dir.path)
     if record is not None and record.sampler_path:
-        return record.sampler_path
+        return record.state_path if _is_tinker_sampler(record.sampler_path) else record.sampler_path
     raise ConfigError(
         f"stage {ExportStage.name!r} found no checkpoint in this run: set from_stage (e.g. 'supervised_train') "
         "or checkpoint_path"
@@ -114,10 +126,10 @@ class ExportStage:
     async def preflight(self, experiment: Experiment, ports: Ports, options: ExportOptions) -> None:
         """Before the run directory exists: the exporter is wired (`validate` checked from_stage)."""
         _exporter(ports)
-        if options.checkpoint_path is not None and options.checkpoint_path.startswith("tinker://"):
+        if _is_tinker_sampler(options.checkpoint_path):
             raise ConfigError(
-                f"stage {self.name!r}: {options.checkpoint_path!r} is a Tinker path; download it first "
-                f"(tinker checkpoint download {options.checkpoint_path}) and pass the directory as checkpoint_path"
+                f"stage {self.name!r}: {options.checkpoint_path!r} is Tinker sampler weights, which cannot be "
+                "downloaded; pass the training state of the same step (tinker://<run>/weights/<name>)"
             )
 
     async def run(self, ctx: Context, options: ExportOptions) -> dict[str, Any]:
