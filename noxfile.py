@@ -24,7 +24,7 @@ OUTER = {
     "adapters": ["cookbook_recipes", "cookbook_cli"],
     "cli": [],
 }
-EXTRAS = {"adapters": ["--all-extras"], "cli": ["--extra", "deploy", "--extra", "inspect"]}
+EXTRAS = {"adapters": ["--all-extras"], "cli": ["--extra", "deploy", "--extra", "inspect", "--extra", "hf"]}
 
 
 def _sync(session: nox.Session, *args: str) -> None:

@@ -78,16 +78,16 @@ def test_earlier_stage_keys_go_by_key_not_name() -> None:
 # -- every option that names a stage to start from or read from --------------------------------------
 REFERENCES = [
     ("dpo_train", {"init_from_stage": "supervised_trian"}, "init_from_stage"),
-    ("rl_train", {"env": "arithmetic", "init_from_stage": "supervised_trian"}, "init_from_stage"),
+    ("rl_train", {"env": "test_letters", "init_from_stage": "supervised_trian"}, "init_from_stage"),
     ("reward_model_train", {"init_from_stage": "supervised_trian"}, "init_from_stage"),
     ("distill_off_policy", {"teacher": {"model": "t"}, "init_from_stage": "supervised_trian"}, "init_from_stage"),
     ("distill_off_policy", {"teacher": {"from_stage": "supervised_trian"}}, "teacher.from_stage"),
     (
         "distill_on_policy",
-        {"datasets": [{"env": "arithmetic", "teacher": {"from_stage": "supervised_trian"}}]},
+        {"datasets": [{"env": "test_letters", "teacher": {"from_stage": "supervised_trian"}}]},
         r"datasets\[0\].teacher.from_stage",
     ),
-    ("distill_on_policy", {"datasets": [{"env": "arithmetic", "teacher": {"model": "t"}}],
+    ("distill_on_policy", {"datasets": [{"env": "test_letters", "teacher": {"model": "t"}}],
                            "init_from_stage": "supervised_trian"}, "init_from_stage"),
     ("supervised_train", {"dataset_from_stage": "supervised_trian"}, "dataset_from_stage"),
     ("dpo_train", {"dataset_from_stage": "supervised_trian"}, "dataset_from_stage"),
@@ -113,7 +113,7 @@ def test_a_typo_in_a_stage_reference_fails_validation(name: str, options: dict[s
 
 @pytest.mark.parametrize("name", ["dpo_train", "rl_train", "reward_model_train"])
 def test_init_from_stage_refuses_a_later_and_a_disabled_stage(name: str) -> None:
-    options: dict[str, Any] = {"env": "arithmetic"} if name == "rl_train" else {}
+    options: dict[str, Any] = {"env": "test_letters"} if name == "rl_train" else {}
     later = _experiment({"name": name, "options": {**options, "init_from_stage": "sft"}},
                         {"name": "supervised_train", "id": "sft"})
     with pytest.raises(ConfigError, match=f"stage '{name}': init_from_stage 'sft' .*put 'sft' before '{name}'"):
