@@ -16,17 +16,14 @@ from cookbook_runtime.atomic import atomic_write
 from cookbook_runtime.errors import StorageError
 from cookbook_runtime.storage_keys import validate_key
 
+from cookbook_adapters._data_dir import cookbook_data_dir
+
 __all__ = ["FileBlobStore", "default_blob_root"]
 
 
 def default_blob_root() -> Path:
     """`$COOKBOOK_DATA_DIR`, else `$XDG_DATA_HOME/cookbook/blobs`, else `~/.local/share/cookbook/blobs`."""
-    override = os.environ.get("COOKBOOK_DATA_DIR")
-    if override:
-        return Path(override).expanduser() / "blobs"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "cookbook" / "blobs"
+    return cookbook_data_dir() / "blobs"
 
 
 class FileBlobStore:

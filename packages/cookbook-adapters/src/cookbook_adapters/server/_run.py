@@ -15,7 +15,6 @@ One server at a time may use a state directory.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import tempfile
 import threading
@@ -29,6 +28,7 @@ import uvicorn
 from cookbook_runtime.errors import BackendError, ConfigError
 from cookbook_runtime.ports import ServiceClient
 
+from cookbook_adapters._data_dir import cookbook_data_dir
 from cookbook_adapters.server._app import create_app
 from cookbook_adapters.server._http import publish
 from cookbook_adapters.server._state import ServerState
@@ -49,12 +49,7 @@ _LOCK = "server.lock"
 
 def default_state_dir() -> Path:
     """`$COOKBOOK_DATA_DIR/server`, else `$XDG_DATA_HOME/cookbook/server`, else `~/.local/share/cookbook/server`."""
-    override = os.environ.get("COOKBOOK_DATA_DIR")
-    if override:
-        return Path(override).expanduser() / "server"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "cookbook" / "server"
+    return cookbook_data_dir() / "server"
 
 
 def _default_backend(checkpoint_root: Path | None, aliases: dict[str, str]) -> ServiceClient:

@@ -10,7 +10,6 @@ file; WAL lets readers proceed while one writes. The schema version is the file'
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -20,6 +19,8 @@ from typing import Any, Literal, TypeVar
 
 from cookbook_runtime.errors import FeedbackEventNotFound, StorageError
 from cookbook_runtime.ports import FeedbackSignal, InferenceEvent, SignalKind, TriggerRecord
+
+from cookbook_adapters._data_dir import cookbook_data_dir
 
 __all__ = ["SCHEMA_VERSION", "SQLiteFeedbackStore", "default_feedback_path"]
 
@@ -62,12 +63,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def default_feedback_path() -> Path:
     """`$COOKBOOK_DATA_DIR/feedback.db`, else `$XDG_DATA_HOME/cookbook/feedback.db`, else under `~/.local/share`."""
-    override = os.environ.get("COOKBOOK_DATA_DIR")
-    if override:
-        return Path(override).expanduser() / "feedback.db"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "cookbook" / "feedback.db"
+    return cookbook_data_dir() / "feedback.db"
 
 
 def _us(time: datetime) -> int:

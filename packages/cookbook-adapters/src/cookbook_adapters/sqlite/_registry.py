@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
-import os
 import sqlite3
 import threading
 import uuid
@@ -56,6 +55,7 @@ from cookbook_runtime.ports import (
     weights_digest,
 )
 
+from cookbook_adapters._data_dir import cookbook_data_dir
 from cookbook_adapters.sqlite._schema import migrate
 
 __all__ = ["SqliteModelRegistry", "default_registry_path"]
@@ -67,12 +67,7 @@ _BUSY_TIMEOUT_S = 60.0
 
 def default_registry_path() -> Path:
     """`$COOKBOOK_DATA_DIR/registry.db`, else `$XDG_DATA_HOME/cookbook/registry.db`, else under `~/.local/share`."""
-    override = os.environ.get("COOKBOOK_DATA_DIR")
-    if override:
-        return Path(override).expanduser() / "registry.db"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "cookbook" / "registry.db"
+    return cookbook_data_dir() / "registry.db"
 
 
 def _now() -> str:
